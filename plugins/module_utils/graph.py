@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The application as a networkx DiGraph, and the questions asked of it.
+
+Nodes are instance paths. Edges: containment (parent -> child, ``contains=True``) and dependency
+(exporter -> importer, ``imports=[prefixes]``, ``required`` when one of them is). Containment and
+required dependencies must form a DAG; optional imports never order anything.
+"""
+
+from __future__ import annotations
+
+from .errors import InputError
+from .model import Application
+
+try:
+    import networkx as nx
+except ImportError:  # reported by the module through missing_required_lib
+    nx = None
+
+
+def build_graph(app: Application):
+    """Every instance, containment edge and dependency edge of ``app``."""
+    graph = nx.DiGraph(application=app.name)
+    for path, inst in app.instances.items():
+        graph.add_node(path, component=inst.component, parent=inst.parent, name=inst.name)
+    for path, inst in app.instances.items():
+        if inst.parent is not None:
+            graph.add_edge(inst.parent, path, contains=True, imports=[], required=False)
+    for prefix, importers in app.importers.items():
+        for importer in importers:
+            required = prefix in app.component_of(importer).required_prefixes
+            for exporter in app.exporters_for(importer, prefix):
+                _add_dependency(graph, exporter, importer, prefix, required)
+    return graph
+
+
+def _add_dependency(graph, exporter: str, importer: str, prefix: str, required: bool) -> None:
+    if graph.has_edge(exporter, importer):
+        data = graph.edges[exporter, importer]
+        data["imports"].append(prefix)
+        data["required"] = data["required"] or required
+    else:
+        graph.add_edge(exporter, importer, contains=False, imports=[prefix], required=required)
+
+
+def ordering_graph(graph):
+    """The edges that order work: containment and required dependencies."""
+    return graph.edge_subgraph((u, v) for u, v, d in graph.edges(data=True) if d["contains"] or d["required"])
+
+
+def check_acyclic(app: Application, graph=None) -> None:
+    """Raise InputError naming one cycle (in a stable order) if required imports form one."""
+    graph = graph if graph is not None else build_graph(app)
+    ordering = ordering_graph(graph)
+    order = {path: i for i, path in enumerate(app.instances)}
+    sources = sorted(ordering.nodes, key=order.__getitem__)
+    try:
+        cycle = nx.find_cycle(ordering, source=sources)
+    except nx.NetworkXNoCycle:
+        return
+    first = min(range(len(cycle)), key=lambda i: order[cycle[i][0]])   # start from the earliest instance
+    cycle = cycle[first:] + cycle[:first]
+    steps = [_describe_edge(app, graph, u, v) for u, v, *_ in cycle]
+    raise InputError("required imports form a cycle: %s" % "; ".join(steps), app.location_of(cycle[0][0]),
+                     key="imports",
+                     hint="mark one of these imports '(optional)' or change the imports so that no instance "
+                          "waits, even indirectly, for itself")
+
+
+def _describe_edge(app: Application, graph, exporter: str, importer: str) -> str:
+    data = graph.edges[exporter, importer]
+    if data["contains"] and not data["required"]:
+        return "%s contains %s" % (exporter, importer)
+    return "%s (%s) imports %s from %s" % (importer, app.instances[importer].component,
+                                          ", ".join(data["imports"]), exporter)
+
+
+def topological_order(app: Application, graph=None) -> list:
+    """Paths in an order that respects containment and required imports; ties by declaration."""
+    graph = graph if graph is not None else build_graph(app)
+    ordering = nx.DiGraph()
+    ordering.add_nodes_from(graph.nodes)
+    ordering.add_edges_from(ordering_graph(graph).edges)
+    order = {path: i for i, path in enumerate(app.instances)}
+    return list(nx.lexicographical_topological_sort(ordering, key=order.__getitem__))
+
+
+def subgraph(graph, app: Application, path: str):
+    """The instance at ``path`` and everything it contains."""
+    return graph.subgraph(app.subtree(path))
+
+
+def affected_by_stop(app: Application, path: str, graph=None) -> set:
+    """Every instance that may have to stop when ``path`` stops: its subtree, the importers that
+    require it, and (transitively) theirs. An upper bound: an importer with another started
+    exporter keeps running — ``lifecycle`` decides with the states at hand."""
+    graph = graph if graph is not None else build_graph(app)
+    ordering = ordering_graph(graph)
+    if path not in ordering:
+        return set(app.subtree(path)) - {path}
+    return (nx.descendants(ordering, path) | set(app.descendants(path)))
