@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Database connections behind the store: SQLite (embedded default) and PostgreSQL (shared).
+
+Both speak the same parameterised SQL (``?`` placeholders, rewritten for psycopg); they differ in
+how a writer takes its lock: SQLite's ``BEGIN IMMEDIATE`` takes the one database write lock,
+PostgreSQL locks the application's row (``SELECT ... FOR UPDATE``) so that writers to different
+applications do not wait for each other.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import traceback
+
+from .errors import StoreError
+
+try:
+    import psycopg
+except ImportError:
+    psycopg = None
+    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+else:
+    PSYCOPG_IMPORT_ERROR = None
+
+DEFAULT_STORE = os.path.join("~", ".local", "state", "appgraph", "appgraph.db")
+
+
+def resolve_dsn(dsn: str | None) -> str:
+    """The store to use: the argument, else $APPGRAPH_STORE, else the per-user SQLite file."""
+    dsn = dsn or os.environ.get("APPGRAPH_STORE") or DEFAULT_STORE
+    if is_postgresql(dsn):
+        return dsn
+    return os.path.abspath(os.path.expanduser(dsn))
+
+
+def is_postgresql(dsn: str) -> bool:
+    return dsn.startswith(("postgresql://", "postgres://"))
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages and cache keys."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
+
+
+class SQLiteBackend:
+    dialect = "sqlite"
+
+    def __init__(self, path: str, busy_timeout: float = 60.0):
+        self.path = path
+        _create_private_file(path)
+        try:
+            self.conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: durable at checkpoints, never corrupt
+            self.conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise StoreError("cannot open the store %s: %s" % (path, exc)) from None
+
+    def begin_write(self, application: str | None) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def execute(self, sql: str, params=()):
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows) -> None:
+        self.conn.executemany(sql, rows)
+
+    def query(self, sql: str, params=()) -> list:
+        return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _create_private_file(path: str) -> None:
+    """The store holds provider details: create it (and its folder) readable by its owner only."""
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    if not os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StoreError("cannot create the store %s: %s" % (path, exc.strerror)) from None
+
+
+class PostgreSQLBackend:
+    dialect = "postgresql"
+
+    def __init__(self, dsn: str):
+        if psycopg is None:
+            raise StoreError("a postgresql:// store needs the Python package 'psycopg' (pip install 'psycopg[binary]')")
+        try:
+            self.conn = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError("cannot connect to the store %s: %s" % (redact(dsn), str(exc).strip())) from None
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def begin_write(self, application: str | None) -> None:
+        self.conn.execute("BEGIN")
+        if application is not None:
+            self.conn.execute("SELECT version FROM applications WHERE name = %s FOR UPDATE", (application,))
+        else:
+            self.conn.execute("SELECT pg_advisory_xact_lock(4242)")   # store-wide writes (schema)
+
+    def begin_read(self) -> None:
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+    def execute(self, sql: str, params=()):
+        return self.conn.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(self._sql(sql), list(rows))
+
+    def query(self, sql: str, params=()) -> list:
+        return self.conn.execute(self._sql(sql), params).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(dsn: str):
+    return PostgreSQLBackend(dsn) if is_postgresql(dsn) else SQLiteBackend(dsn)

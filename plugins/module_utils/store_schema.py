@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The store's schema as numbered migrations, applied in order, each in its own transaction.
+
+A migration is a list of statements per dialect (``sqlite``, ``postgresql``); only the spelling of
+types differs. Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+_COMMON_V1 = [
+    """CREATE TABLE applications (
+        name TEXT PRIMARY KEY,
+        source TEXT,
+        document TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        version BIGINT NOT NULL DEFAULT 0,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    )""",
+    """CREATE TABLE instances (
+        application TEXT NOT NULL REFERENCES applications(name) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        component TEXT NOT NULL,
+        parent TEXT,
+        state TEXT NOT NULL,
+        desired TEXT NOT NULL,
+        previous TEXT,
+        exports TEXT,
+        runtime TEXT,
+        applied_imports TEXT,
+        lease_owner TEXT,
+        lease_expires DOUBLE PRECISION,
+        last_heartbeat DOUBLE PRECISION,
+        changed_version BIGINT NOT NULL DEFAULT 0,
+        updated_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (application, path)
+    )""",
+    "CREATE INDEX instances_changed ON instances (application, changed_version)",
+    "CREATE INDEX instances_leased ON instances (application, lease_expires)",
+]
+
+MIGRATIONS = {
+    1: {
+        "sqlite": _COMMON_V1 + [
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at DOUBLE PRECISION NOT NULL,
+                application TEXT,
+                subject TEXT,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL
+            )""",
+            "CREATE INDEX events_application ON events (application, id)",
+        ],
+        "postgresql": _COMMON_V1 + [
+            """CREATE TABLE events (
+                id BIGSERIAL PRIMARY KEY,
+                at DOUBLE PRECISION NOT NULL,
+                application TEXT,
+                subject TEXT,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL
+            )""",
+            "CREATE INDEX events_application ON events (application, id)",
+        ],
+    },
+}
+
+LATEST = max(MIGRATIONS)
