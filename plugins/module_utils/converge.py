@@ -313,7 +313,8 @@ class Converger:
             imports=self.app.imported_values(op.path, _Published(self.snap, self.values)),
             old_imports=self.values.applied.get(op.path) or {}, ancestors=ancestors, root=root,
             root_runtime=dict(self.values.runtime.get(root) or {}),
-            runtime=dict(self.values.runtime.get(op.path) or {}), deadline=deadline, log=self.log)
+            runtime=dict(self.values.runtime.get(op.path) or {}), deadline=deadline, log=self.log,
+            store_dsn=self.store.dsn)
 
     def _execute(self, task: Task, deadline):
         op, ctx = task.payload

@@ -39,6 +39,7 @@ class OperationContext:
     root_runtime: dict = field(default_factory=dict)  # what the server installer learnt: provider, id, address
     runtime: dict = field(default_factory=dict)       # this instance's own runtime values
     deadline: float | None = None                     # clock time by which the operation must end
+    store_dsn: str | None = None                      # for installers that keep rows of their own (servers)
     log: Callable[[str], None] = print
 
 
