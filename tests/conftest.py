@@ -51,16 +51,25 @@ def repo_root() -> Path:
 def postgresql_dsn() -> str:
     """DSN of the throwaway PostgreSQL cluster that ``.ci/setup --with-postgresql`` started.
 
-    Read from ``APPGRAPH_TEST_POSTGRESQL_DSN``, else ``tests/output/postgresql.dsn``. Without one the
-    test is skipped, unless ``APPGRAPH_REQUIRE_POSTGRESQL=1`` (set by ``.ci/run`` when it started the
-    cluster), where a missing server is a failure.
+    Read from ``APPGRAPH_TEST_POSTGRESQL_DSN``, else ``tests/output/postgresql.dsn``. Without a
+    reachable server the test is skipped, unless ``APPGRAPH_REQUIRE_POSTGRESQL=1`` (set by ``.ci/run``
+    when it started the cluster): then it is a failure.
     """
     dsn = os.environ.get("APPGRAPH_TEST_POSTGRESQL_DSN", "").strip()
     dsn_file = REPO_ROOT / "tests" / "output" / "postgresql.dsn"
     if not dsn and dsn_file.is_file():
         dsn = dsn_file.read_text(encoding="utf-8").strip()
+    problem = None
     if not dsn:
-        message = "no PostgreSQL for tests: run `bash .ci/setup --with-postgresql`"
+        problem = "no PostgreSQL for tests"
+    else:
+        try:
+            import psycopg
+            psycopg.connect(dsn, connect_timeout=3).close()
+        except Exception as exc:  # any failure means "not usable"
+            problem = "PostgreSQL at %s is not usable (%s)" % (dsn, exc)
+    if problem:
+        message = problem + ": run `bash .ci/setup --with-postgresql`"
         if os.environ.get("APPGRAPH_REQUIRE_POSTGRESQL") == "1":
             pytest.fail(message)
         pytest.skip(message)
