@@ -9,7 +9,7 @@ import os
 
 from .app_builder import build_application
 from .errors import InputError, Location
-from .graph import build_graph, check_acyclic
+from .graph import application_graph, check_acyclic
 from .model import Application
 from .yaml_source import load_yaml_file
 
@@ -36,5 +36,5 @@ def load_application(src: str) -> Application:
 
 def application_from_document(doc, locate, source=None, base_dir=None) -> Application:
     app = build_application(doc, locate, source=source, base_dir=base_dir)
-    check_acyclic(app, build_graph(app))
+    check_acyclic(app, application_graph(app))
     return app

@@ -19,7 +19,7 @@ from . import lifecycle as lc
 from .app_loader import application_from_document, load_application
 from .converge import Converger, ConvergeResult
 from .errors import InputError, PermanentError
-from .graph import build_graph, topological_order
+from .graph import application_graph, topological_order
 from .installers.registry import InstallerRegistry
 from .model import Application
 from .store import Store
@@ -172,7 +172,7 @@ def application_info(store: Store, name: str) -> dict:
     app = stored_application(store, name)
     rows = store.instance_rows(name)
     snap = lc.Snapshot(app, {p: r.state for p, r in rows.items()})
-    graph = build_graph(app)
+    graph = application_graph(app)
     published = {p: rows[p].exports for p in rows if snap[p].state in ("deployed_started", "problem")}
     instances = []
     for path, inst in app.instances.items():

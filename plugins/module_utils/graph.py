@@ -49,16 +49,49 @@ def ordering_graph(graph):
     return graph.edge_subgraph((u, v) for u, v, d in graph.edges(data=True) if d["contains"] or d["required"])
 
 
+def application_graph(app: Application):
+    """The graph of ``app``, built once and kept with it (the model is immutable)."""
+    cached = app.__dict__.get("_graph")
+    if cached is None:
+        cached = app.__dict__["_graph"] = build_graph(app)
+    return cached
+
+
+def _kahn(app: Application, graph) -> tuple:
+    """Topological order over containment and required edges, ties broken by declaration order
+    (a heap of declaration indexes); returns (order, nodes left over on a cycle)."""
+    import heapq
+    index = {path: i for i, path in enumerate(app.instances)}
+    indegree = dict.fromkeys(app.instances, 0)
+    successors: dict = {}
+    for u, v, data in graph.edges(data=True):
+        if data["contains"] or data["required"]:
+            successors.setdefault(u, []).append(v)
+            indegree[v] += 1
+    heap = [index[p] for p, d in indegree.items() if d == 0]
+    heapq.heapify(heap)
+    paths = list(app.instances)
+    order = []
+    while heap:
+        path = paths[heapq.heappop(heap)]
+        order.append(path)
+        for nxt in successors.get(path, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(heap, index[nxt])
+    left = [p for p, d in indegree.items() if d > 0]
+    return order, left
+
+
 def check_acyclic(app: Application, graph=None) -> None:
     """Raise InputError naming one cycle (in a stable order) if required imports form one."""
-    graph = graph if graph is not None else build_graph(app)
-    ordering = ordering_graph(graph)
-    order = {path: i for i, path in enumerate(app.instances)}
-    sources = sorted(ordering.nodes, key=order.__getitem__)
-    try:
-        cycle = nx.find_cycle(ordering, source=sources)
-    except nx.NetworkXNoCycle:
+    graph = graph if graph is not None else application_graph(app)
+    _order, left = _kahn(app, graph)
+    if not left:
         return
+    order = {path: i for i, path in enumerate(app.instances)}
+    stuck = ordering_graph(graph.subgraph(left))
+    cycle = nx.find_cycle(stuck, source=sorted(stuck.nodes, key=order.__getitem__))
     first = min(range(len(cycle)), key=lambda i: order[cycle[i][0]])   # start from the earliest instance
     cycle = cycle[first:] + cycle[:first]
     steps = [_describe_edge(app, graph, u, v) for u, v, *_ in cycle]
@@ -78,12 +111,10 @@ def _describe_edge(app: Application, graph, exporter: str, importer: str) -> str
 
 def topological_order(app: Application, graph=None) -> list:
     """Paths in an order that respects containment and required imports; ties by declaration."""
-    graph = graph if graph is not None else build_graph(app)
-    ordering = nx.DiGraph()
-    ordering.add_nodes_from(graph.nodes)
-    ordering.add_edges_from(ordering_graph(graph).edges)
-    order = {path: i for i, path in enumerate(app.instances)}
-    return list(nx.lexicographical_topological_sort(ordering, key=order.__getitem__))
+    order, left = _kahn(app, graph if graph is not None else application_graph(app))
+    if left:
+        check_acyclic(app, graph)
+    return order
 
 
 def subgraph(graph, app: Application, path: str):
@@ -95,7 +126,7 @@ def affected_by_stop(app: Application, path: str, graph=None) -> set:
     """Every instance that may have to stop when ``path`` stops: its subtree, the importers that
     require it, and (transitively) theirs. An upper bound: an importer with another started
     exporter keeps running — ``lifecycle`` decides with the states at hand."""
-    graph = graph if graph is not None else build_graph(app)
+    graph = graph if graph is not None else application_graph(app)
     ordering = ordering_graph(graph)
     if path not in ordering:
         return set(app.subtree(path)) - {path}

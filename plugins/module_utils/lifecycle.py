@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .components import suggest
 from .errors import InputError, PermanentError
@@ -34,8 +35,7 @@ INSTANCE_ACTIONS = ("deploy", "start", "stop", "undeploy")
 BULK_ACTIONS = ("deploy_all", "start_all", "stop_all", "undeploy_all")
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """Something an installer must do for one instance."""
 
     kind: str
@@ -51,11 +51,10 @@ class Outcome:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     path: str
     kind: str
-    data: dict = field(default_factory=dict)
+    data: dict
 
 
 @dataclass
@@ -85,17 +84,42 @@ class RunContext:
 NO_CONTEXT = RunContext()
 
 
-def _counter_keys(app: Application, path: str, state: str):
-    """The derived counts an instance in ``state`` contributes to (kept by Snapshot and _Work)."""
-    inst = app.instances[path]
-    if state in PUBLISHING:
-        for prefix in app.components[inst.component].exports:
-            yield ("published", prefix)
-    if inst.parent is not None:
-        if state in ACTIVE:
-            yield ("active", inst.parent)
-        if state != NOT_DEPLOYED:
-            yield ("deployed", inst.parent)
+class Counts:
+    """Counts derived from the states, kept up to date as states change, so the rules read them
+    in O(1): publishers per export prefix, and per parent its active and its deployed children."""
+
+    __slots__ = ("published", "active", "deployed")
+
+    def __init__(self):
+        self.published: Counter = Counter()
+        self.active: Counter = Counter()
+        self.deployed: Counter = Counter()
+
+    def copy(self) -> "Counts":
+        other = Counts()
+        other.published, other.active, other.deployed = (Counter(self.published), Counter(self.active),
+                                                          Counter(self.deployed))
+        return other
+
+    def record(self, app: Application, path: str, before: str | None, after: str) -> list:
+        """Account for ``path`` moving from ``before`` (None: not counted yet) to ``after``;
+        return the export prefixes whose count of publishers changed."""
+        inst = app.instances[path]
+        changed = []
+        was, now = before in PUBLISHING, after in PUBLISHING
+        if was != now:
+            delta = 1 if now else -1
+            for prefix in app.components[inst.component].exports:
+                self.published[prefix] += delta
+                changed.append(prefix)
+        if inst.parent is not None:
+            was, now = before in ACTIVE, after in ACTIVE
+            if was != now:
+                self.active[inst.parent] += 1 if now else -1
+            was, now = before not in (None, NOT_DEPLOYED), after != NOT_DEPLOYED
+            if was != now:
+                self.deployed[inst.parent] += 1 if now else -1
+        return changed
 
 
 class Snapshot:
@@ -108,9 +132,9 @@ class Snapshot:
         self.app = app
         states = states or {}
         self.states = {path: states.get(path) or InstanceState() for path in app.instances}
-        self.counts: Counter = Counter()
+        self.counts = Counts()
         for path, current in self.states.items():
-            self.counts.update(_counter_keys(app, path, current.state))
+            self.counts.record(app, path, None, current.state)
 
     def __getitem__(self, path: str) -> InstanceState:
         return self.states[path]
@@ -119,14 +143,13 @@ class Snapshot:
         for path, new in step.changes.items():
             old = self.states[path]
             if old.state != new.state:
-                self.counts.subtract(_counter_keys(self.app, path, old.state))
-                self.counts.update(_counter_keys(self.app, path, new.state))
+                self.counts.record(self.app, path, old.state, new.state)
             self.states[path] = new
         return self
 
     def copy(self) -> "Snapshot":
         other = Snapshot.__new__(Snapshot)
-        other.app, other.states, other.counts = self.app, dict(self.states), Counter(self.counts)
+        other.app, other.states, other.counts = self.app, dict(self.states), self.counts.copy()
         return other
 
 
@@ -168,6 +191,20 @@ def reconcile(snap: Snapshot, ctx: RunContext = NO_CONTEXT, paths=None) -> Step:
     for path in (paths if paths is not None else snap.app.instances):
         work.touch(path)
     return work.run()
+
+
+def neighbours(app: Application, paths) -> set:
+    """``paths`` and every instance whose rules read their states: parents, children, importers."""
+    out = set()
+    for path in paths:
+        inst = app.instances[path]
+        out.add(path)
+        if inst.parent is not None:
+            out.add(inst.parent)
+        out.update(inst.children)
+        for prefix in app.components[inst.component].exports:
+            out.update(app.importers.get(prefix, ()))
+    return out
 
 
 def heartbeat(snap: Snapshot, path: str) -> Step:
@@ -254,7 +291,7 @@ class _Work:
     def __init__(self, snap: Snapshot, ctx: RunContext, react: bool = True):
         self.snap, self.app, self.ctx, self.react = snap, snap.app, ctx, react
         self.step = Step()
-        self.delta: Counter = Counter()
+        self.delta = Counts()        # changes to snap.counts made by this step
         self.emitted: set = set()
         self.blocked: set = set(ctx.blocked)
         self.changed_prefixes: set = set()
@@ -266,8 +303,14 @@ class _Work:
     def get(self, path: str) -> InstanceState:
         return self.step.changes.get(path) or self.snap.states[path]
 
-    def count(self, key) -> int:
-        return self.snap.counts[key] + self.delta[key]
+    def published(self, prefix: str) -> int:
+        return self.snap.counts.published[prefix] + self.delta.published[prefix]
+
+    def active_children(self, path: str) -> int:
+        return self.snap.counts.active[path] + self.delta.active[path]
+
+    def deployed_children(self, path: str) -> int:
+        return self.snap.counts.deployed[path] + self.delta.deployed[path]
 
     def touch(self, path: str) -> None:
         if self.react and path not in self.queued:
@@ -305,21 +348,14 @@ class _Work:
             self.touch(child)
 
     def _recount(self, path: str, before: str, after: str) -> None:
-        old = list(_counter_keys(self.app, path, before))
-        new = list(_counter_keys(self.app, path, after))
-        for key in old:
-            self.delta[key] -= 1
-        for key in new:
-            self.delta[key] += 1
-        for key in set(old) ^ set(new):
-            if key[0] == "published":
-                self._prefix_changed(key[1])
+        for prefix in self.delta.record(self.app, path, before, after):
+            self._prefix_changed(prefix)
 
     def _prefix_changed(self, prefix: str) -> None:
         self.changed_prefixes.add(prefix)
         # Presence only changes when the count of publishers moves between 0, 1 and 2 (an
         # instance never imports from itself), so only then must importers be looked at again.
-        if self.count(("published", prefix)) <= 2:
+        if self.published(prefix) <= 2:
             for importer in self.app.importers.get(prefix, ()):
                 self.touch(importer)
 
@@ -340,6 +376,7 @@ class _Work:
             if not outcome.ok:
                 self.step.failed.append(outcome)
                 self.event(path, "update_failed", error=outcome.error)
+            self.touch(path)        # what waited for the update to end can happen now
             return
         if current.state != STATE_OF[op.kind]:
             self.event(path, "stale_outcome", operation=op.kind, state=current.state)
@@ -387,7 +424,7 @@ class _Work:
     def imports_present(self, path: str) -> bool:
         comp = self.app.component_of(path)
         for prefix in comp.required_prefixes:
-            publishers = self.count(("published", prefix))
+            publishers = self.published(prefix)
             if self.get(path).state in PUBLISHING and prefix in comp.exports:
                 publishers -= 1                      # never from itself
             if publishers <= 0:
@@ -396,6 +433,8 @@ class _Work:
 
     def decide(self, path: str) -> None:
         """The life-cycle rules: what ``path`` does next, given its surroundings."""
+        if path in self.ctx.running:
+            return                  # its operation's outcome will bring it back here
         current = self.get(path)
         state, desired = current.state, current.desired
         if state in TRANSITIVE:
@@ -422,14 +461,14 @@ class _Work:
     def _adopt(self, path: str, state: str) -> None:
         """A transitive state with no operation behind it gets one (after a crash, a cancelled
         run, or a stop that waited for its children)."""
-        if path in self.ctx.running or path in self.emitted:
+        if path in self.emitted:
             return
-        if state != STOPPING or self.count(("active", path)) == 0:
+        if state != STOPPING or self.active_children(path) == 0:
             self.emit(OPERATION_OF[state], path)
 
     def _decide_root(self, path: str, state: str, desired: str) -> None:
         if desired == NOT_DEPLOYED:
-            if state in STARTED and self.count(("deployed", path)) == 0:
+            if state in STARTED and self.deployed_children(path) == 0:
                 self.begin(path, UNDEPLOYING, "undeploy: every child is undeployed")
         elif state == NOT_DEPLOYED:
             self.begin(path, DEPLOYING, "deploy requested")
@@ -437,7 +476,7 @@ class _Work:
     def _decide_teardown(self, path: str, state: str) -> None:
         if state == DEPLOYED_STARTED:
             self.begin(path, STOPPING, "stop before undeploy")
-        elif state != NOT_DEPLOYED and self.count(("deployed", path)) == 0:
+        elif state != NOT_DEPLOYED and self.deployed_children(path) == 0:
             self.begin(path, UNDEPLOYING, "undeploy: every child is undeployed")
 
     def _decide_started(self, path: str, state: str, parent_started: bool) -> None:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 NOT_DEPLOYED = "not_deployed"
 DEPLOYING = "deploying"
@@ -42,11 +42,10 @@ def desired_rank(desired: str) -> int:
     return _RANK[desired]
 
 
-@dataclass(frozen=True)
-class InstanceState:
+class InstanceState(NamedTuple):
     """Where an instance is (``state``), where it should go (``desired``) and, while in a
     transitive state, the stable state it left (``previous``), so a failure or an abandoned
-    operation can go back to it."""
+    operation can go back to it. (A NamedTuple: a 100,000-instance chain reaction makes one each.)"""
 
     state: str = NOT_DEPLOYED
     desired: str = NOT_DEPLOYED
