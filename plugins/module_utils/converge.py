@@ -110,9 +110,11 @@ class Converger:
         self.clock, self.wall_clock, self.port_picker = clock, wall_clock, port_picker
         self.log = log or (lambda message: None)
         self.owner = new_owner()
-        rows = store.instance_rows(app.name)
+        # The version is read before the rows: rows newer than it are read again at the first
+        # catch-up (harmless), while the other order could miss a write for good.
         record = store.application(app.name)
         self.version = record.version if record else 0
+        rows = store.instance_rows(app.name)
         self.snap = lc.Snapshot(app, {p: r.state for p, r in rows.items()})
         self.values = _Values(rows)
         self.mine: set = set()          # paths with an operation of ours in flight
