@@ -29,13 +29,12 @@ from ansible_collections.appgraph.lifecycle.plugins.module_utils.yaml_source imp
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 REPO_ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-# The published examples live next to the repository (../shared, see DESIGN.md); override with
-# ROBOCONF_EXAMPLES=<dir>.
-EXAMPLES = os.environ.get("ROBOCONF_EXAMPLES", os.path.join(REPO_ROOT, "..", "shared", "roboconf-examples"))
+# The nine published examples (Apache-2.0, roboconf/roboconf-examples@e551ef8) are kept with the
+# tests so that no run can skip them; override with ROBOCONF_EXAMPLES=<dir>.
+EXAMPLES = os.environ.get("ROBOCONF_EXAMPLES", os.path.join(HERE, "fixtures", "roboconf-examples"))
 RICH = os.path.join(HERE, "fixtures", "roboconf", "rich-shop")
 COLLECTION_ROOT = os.path.join(REPO_ROOT, "collection")
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="the Roboconf examples are not available")
 
 # component -> (installer after Roboconf's aliases, allowed children, own exports with defaults, imports)
 _VM_TOMCAT_APACHE = {
