@@ -88,8 +88,8 @@ class ComponentResolver:
                             key="extends", hint=suggest(parent, self.raw))
                 return tuple(chain)
             if parent in seen:
-                self._error("'extends' forms a cycle: %s" % " -> ".join(chain + [current, parent]),
-                            ("components", current, "extends"), key="extends",
+                self._error("'extends' forms a cycle: %s" % " -> ".join([name] + chain + [parent]),
+                            ("components", name, "extends"), key="extends",
                             hint="a component cannot extend itself, even indirectly")
                 return tuple(chain)
             chain.append(parent)
