@@ -64,9 +64,9 @@ def main() -> None:
     plan = settle(snap, step, copy=False)
     played = time.perf_counter() - before
     final = [s.state for s in plan.snapshot.states.values()]
+    counts = (plan.waves, len(plan.operations), played, final.count(UNRESOLVED), final.count(WAITING_FOR_ANCESTOR))
     print("reaction played to its end in %d waves (%d stop operations): %.3f s; unresolved: %d, "
-          "waiting_for_ancestor: %d" % (plan.waves, len(plan.operations), played, final.count(UNRESOLVED),
-                                       final.count(WAITING_FOR_ANCESTOR)))
+          "waiting_for_ancestor: %d" % counts)
 
 
 if __name__ == "__main__":

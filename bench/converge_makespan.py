@@ -40,8 +40,8 @@ def document(vms: int, latency: float) -> dict:
             {"name": "db-vm", "component": "VM", "children": [{"name": "db", "component": "Db"}]},
             {"name": "cache-vm", "component": "VM", "children": [{"name": "cache", "component": "Cache"}]},
             {"name": "vm", "component": "VM", "count": vms, "children": [
-                {"name": "api", "component": "Api", "children": [{"name": "worker", "component": "Worker",
-                                                                   "count": 3}]}]},
+                {"name": "api", "component": "Api",
+                 "children": [{"name": "worker", "component": "Worker", "count": 3}]}]},
         ],
     }
 

@@ -105,8 +105,8 @@ def _describe_edge(app: Application, graph, exporter: str, importer: str) -> str
     data = graph.edges[exporter, importer]
     if data["contains"] and not data["required"]:
         return "%s contains %s" % (exporter, importer)
-    return "%s (%s) imports %s from %s" % (importer, app.instances[importer].component,
-                                          ", ".join(data["imports"]), exporter)
+    component = app.instances[importer].component
+    return "%s (%s) imports %s from %s" % (importer, component, ", ".join(data["imports"]), exporter)
 
 
 def topological_order(app: Application, graph=None) -> list:

@@ -97,8 +97,9 @@ class Counts:
 
     def copy(self) -> "Counts":
         other = Counts()
-        other.published, other.active, other.deployed = (Counter(self.published), Counter(self.active),
-                                                          Counter(self.deployed))
+        other.published = Counter(self.published)
+        other.active = Counter(self.active)
+        other.deployed = Counter(self.deployed)
         return other
 
     def record(self, app: Application, path: str, before: str | None, after: str) -> list:

@@ -35,8 +35,8 @@ def write_app(folder, record, latency=0.02, fail=(), vms=3):
         "instances": [
             {"name": "db-vm", "component": "VM", "children": [{"name": "db", "component": "Db"}]},
             {"name": "api-vm", "component": "VM", "count": vms, "children": [
-                {"name": "api", "component": "Api", "children": [{"name": "worker", "component": "Worker",
-                                                                   "count": 2}]}]},
+                {"name": "api", "component": "Api",
+                 "children": [{"name": "worker", "component": "Worker", "count": 2}]}]},
         ],
     }
     path = os.path.join(folder, "shop.app.yml")
