@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Db start: run kv.py in the background; return once it answers /health.
+# shellcheck disable=SC2154  # port, Db_size, ...: set by the script installer (see svc_require)
+set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/service.sh"
+
+svc_require APPGRAPH_FILES_DIR APPGRAPH_DATA_DIR port
+svc_use_python
+svc_start kv "http://$WEBSHOP_HOST:$port/health" -- \
+    "$WEBSHOP_PY" "$APPGRAPH_FILES_DIR/kv.py" --port "$port" --data "$APPGRAPH_DATA_DIR/kv-data.json"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Db stop: stop kv.py and wait until it is gone.
+set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/service.sh"
+
+svc_require APPGRAPH_DATA_DIR
+svc_stop kv

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Lb undeploy: make sure lb.py is stopped, then drop its configuration.
+set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/service.sh"
+
+svc_require APPGRAPH_DATA_DIR
+svc_stop lb
+rm -f "$APPGRAPH_DATA_DIR/backends.json"
+svc_log "undeployed"
