@@ -21,7 +21,7 @@ def timed(label: str, sink: dict):
 def best_of(n: int, fn):
     """The fastest of ``n`` runs (seconds) and the last result."""
     best, result = float("inf"), None
-    for _ in range(n):
+    for _run in range(n):
         start = time.perf_counter()
         result = fn()
         best = min(best, time.perf_counter() - start)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import _common  # noqa: F401  (import paths)
+import _common  # noqa: F401 pylint: disable=unused-import  (puts collection/ on sys.path)
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import lifecycle as lc
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import application_from_document

@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 
-import _common  # noqa: F401  (import paths)
+import _common  # noqa: F401 pylint: disable=unused-import  (puts collection/ on sys.path)
 import yaml
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
@@ -70,7 +70,7 @@ def main() -> None:
     app = engine.application_from_document(doc, lambda _p: None)
     snap = lc.Snapshot(app)
     plan = settle(snap, lc.request(snap, "start_all"))
-    width = max(sum(1 for _ in wave) for wave in _waves(snap, plan)) if plan.operations else 1
+    width = max(len(wave) for wave in _waves(snap, plan)) if plan.operations else 1
     bound = plan.waves * args.latency
     print("application: %d instances, %d operations, %d waves, widest wave %d, latency %.0f ms"
           % (len(app.instances), len(plan.operations), plan.waves, width, args.latency * 1000))

@@ -11,6 +11,7 @@ test keeps the two identical.
 from __future__ import annotations
 
 import json
+import sys
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$"
 # Components and facets are referenced in imports as ``Prefix.var``: no dots, no spaces.
@@ -116,4 +117,4 @@ def schema_json() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - regeneration helper
-    print(schema_json(), end="")
+    sys.stdout.write(schema_json())

@@ -23,7 +23,7 @@ from .executor import Executor, Task
 from .installers.base import InstallResult, OperationContext
 from .installers.registry import InstallerRegistry
 from .model import Application
-from .states import PUBLISHING, InstanceState
+from .states import PUBLISHING
 from .store import Store, new_owner
 
 DEFAULT_OPERATION_TIMEOUT = 600.0
@@ -56,6 +56,7 @@ class ConvergeResult:
     operations: list = field(default_factory=list)  # OperationReport, in completion order
     timed_out: bool = False
     busy_elsewhere: list = field(default_factory=list)   # paths another process was working on
+    makespan: float = 0.0                                # first dispatch to last finish, seconds
 
     @property
     def changed(self) -> bool:
@@ -136,7 +137,7 @@ class Converger:
         report = executor.run(first, self._on_results, deadline=deadline, cancel=cancel)
         timed_out = any(r.cancelled for r in report.results) or bool(report.abandoned)
         return ConvergeResult(self.app.name, before, dict(self.snap.states), self.reports, timed_out,
-                              sorted(self.others))
+                              sorted(self.others), report.makespan)
 
     def plan(self, action: str | None, path: str | None = None):
         """What ``run`` would do, without doing it (check mode): every operation succeeds at once."""

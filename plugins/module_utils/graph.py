@@ -94,7 +94,7 @@ def check_acyclic(app: Application, graph=None) -> None:
     cycle = nx.find_cycle(stuck, source=sorted(stuck.nodes, key=order.__getitem__))
     first = min(range(len(cycle)), key=lambda i: order[cycle[i][0]])   # start from the earliest instance
     cycle = cycle[first:] + cycle[:first]
-    steps = [_describe_edge(app, graph, u, v) for u, v, *_ in cycle]
+    steps = [_describe_edge(app, graph, edge[0], edge[1]) for edge in cycle]
     raise InputError("required imports form a cycle: %s" % "; ".join(steps), app.location_of(cycle[0][0]),
                      key="imports",
                      hint="mark one of these imports '(optional)' or change the imports so that no instance "

@@ -83,7 +83,7 @@ def new_owner() -> str:
 def lease_is_live(owner: str | None, expires: float | None, now: float) -> bool:
     if not owner or expires is None or expires <= now:
         return False
-    host, _, rest = owner.partition(":")
+    host, _sep, rest = owner.partition(":")
     pid = rest.partition(":")[0]
     if host == socket.gethostname() and pid.isdigit():
         try:

@@ -10,8 +10,8 @@ import pytest
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import load_application
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_schema import schema_json
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import InputError
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.graph import (affected_by_stop, application_graph,
-                                                                              topological_order)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.graph import (
+    affected_by_stop, application_graph, topological_order)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

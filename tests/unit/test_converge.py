@@ -63,7 +63,7 @@ def shop(tmp_path):
 
 
 def test_start_all_runs_every_operation_once_in_dependency_order(shop):
-    store, record, _ = shop
+    store, record, _path = shop
     result = engine.converge_application(store, "shop", "started", parallelism=8)
     assert result["failed_operations"] == []
     assert {i["state"] for i in result["instances"]} == {"deployed_started"}
@@ -80,15 +80,15 @@ def test_start_all_runs_every_operation_once_in_dependency_order(shop):
 
 
 def test_parallelism_bounds_how_many_operations_run_at_once(shop):
-    store, record, _ = shop
+    store, record, _path = shop
     engine.converge_application(store, "shop", "deployed", parallelism=2)
     intervals = sorted((r["start"], r["end"]) for r in records(record))
-    peak = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
+    peak = max(sum(1 for s, e in intervals if s <= t < e) for t, _end in intervals)
     assert 1 <= peak <= 2
 
 
 def test_a_second_run_changes_nothing(shop):
-    store, record, _ = shop
+    store, record, _path = shop
     engine.converge_application(store, "shop", "started")
     before = len(records(record))
     again = engine.converge_application(store, "shop", "started")
@@ -97,7 +97,7 @@ def test_a_second_run_changes_nothing(shop):
 
 
 def test_check_mode_plans_without_touching_anything(shop):
-    store, record, _ = shop
+    store, record, _path = shop
     plan = engine.converge_application(store, "shop", "started", check_mode=True)
     assert plan["changed"] is True
     assert {i["state"] for i in plan["instances"]} == {"deployed_started"}
@@ -121,8 +121,9 @@ def test_a_failing_installer_is_reported_and_the_store_says_what_exists(tmp_path
 
 
 def test_a_crashed_run_is_adopted_by_the_next_one(shop):
-    store, record, _ = shop
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store, record, _path = shop
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     owner = "%s:%s:dead" % (socket.gethostname(), dead.stdout.strip())
     with store.transaction("shop") as tx:      # as a crash right after announcing the deploy would leave it
         tx.write_states({"/db-vm": InstanceState("deploying", "deployed_started", "not_deployed")})
@@ -177,6 +178,6 @@ def test_processes_sharing_one_store_never_run_one_operation_twice(shop):
         spans.setdefault(r["path"], []).append((r["start"], r["end"]))
     for intervals in spans.values():                     # never two operations on one instance at once
         intervals.sort()
-        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(intervals, intervals[1:]))
+        assert all(a_end <= b_start for (_a, a_end), (b_start, _b) in zip(intervals, intervals[1:]))
     deployers = {r["path"]: r["pid"] for r in ran if r["operation"] == "deploy" and r["path"].count("/") == 1}
     assert len(set(deployers.values())) == 3             # each run announced its own root first

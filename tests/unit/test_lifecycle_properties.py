@@ -71,7 +71,7 @@ def check_invariants(snap: lc.Snapshot) -> None:
 def drive(snap, step, failing):
     """Apply a step and finish its operations wave by wave, checking the rules at every step."""
     blocked = set()
-    for _ in range(10000):
+    for _wave in range(10000):
         snap.apply(step)
         check_invariants(snap)
         blocked |= {o.operation.path for o in step.failed}
@@ -88,7 +88,7 @@ def test_rules_hold_under_random_requests_and_failures(data):
     app = data.draw(applications())
     paths = list(app.instances)
     snap = lc.Snapshot(app)
-    for _ in range(data.draw(st.integers(min_value=1, max_value=10))):
+    for _request in range(data.draw(st.integers(min_value=1, max_value=10))):
         action = data.draw(st.sampled_from(ACTIONS))
         path = data.draw(st.sampled_from(paths)) if action in lc.INSTANCE_ACTIONS else \
             data.draw(st.one_of(st.none(), st.sampled_from(paths)))

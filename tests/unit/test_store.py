@@ -14,7 +14,7 @@ from ansible_collections.appgraph.lifecycle.plugins.module_utils.states import I
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store, lease_is_live, new_owner
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.store_schema import LATEST
 
-INSTANCES = [("/vm", "VM", None), ("/vm/db", "Db", "/vm")]
+INSTANCES = (("/vm", "VM", None), ("/vm/db", "Db", "/vm"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -123,7 +123,8 @@ def test_leases_of_other_owners_are_seen_until_they_expire(store):
 
 
 def test_a_lease_of_a_dead_local_process_is_dead_at_once():
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
     dead_pid = int(child.stdout)
     import socket
     owner = "%s:%d:feed" % (socket.gethostname(), dead_pid)
