@@ -9,6 +9,8 @@ Every problem found is reported at once, each with file:line, the key and a hint
 
 from __future__ import annotations
 
+import copy
+
 from .app_schema import APPLICATION_SCHEMA
 from .components import ComponentResolver, suggest
 from .errors import InputError, InputErrors, Location
@@ -51,7 +53,8 @@ def _passes_fast_check(doc) -> bool:
     if fastjsonschema is None:
         return False
     if not _FAST_CHECK:
-        _FAST_CHECK.append(fastjsonschema.compile(APPLICATION_SCHEMA))
+        # compile() rewrites the references of the schema it is given: give it a copy
+        _FAST_CHECK.append(fastjsonschema.compile(copy.deepcopy(APPLICATION_SCHEMA)))
     try:
         _FAST_CHECK[0](doc)
     except fastjsonschema.JsonSchemaException:
