@@ -361,7 +361,8 @@ class _Work:
                 self.touch(importer)
 
     def emit(self, kind: str, path: str) -> None:
-        self.emitted.add(path)
+        if kind != UPDATE:
+            self.emitted.add(path)
         self.step.operations.append(Operation(kind, path))
 
     def begin(self, path: str, transitive: str, reason: str) -> None:
@@ -412,14 +413,17 @@ class _Work:
         return self.step
 
     def _updates(self) -> None:
-        """Started importers whose imports changed but stay satisfied get ``update``."""
+        """Started importers whose imports changed but stay satisfied get ``update``; so do those
+        still starting (their start may have read the imports before the change: the driver runs
+        the update after the start, and only if the imports it saw differ)."""
         seen = set()
         for prefix in self.changed_prefixes:
             for importer in self.app.importers.get(prefix, ()):
                 if importer in seen or importer in self.emitted:
                     continue
                 seen.add(importer)
-                if self.get(importer).state == DEPLOYED_STARTED and self.imports_present(importer):
+                state = self.get(importer).state
+                if state == STARTING or (state == DEPLOYED_STARTED and self.imports_present(importer)):
                     self.emit(UPDATE, importer)
 
     def imports_present(self, path: str) -> bool:

@@ -52,13 +52,19 @@ def records(path):
         return [json.loads(line) for line in handle]
 
 
-@pytest.fixture
-def shop(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shop(request, tmp_path):
+    """The shop application in a fresh store: a SQLite file, or the shared PostgreSQL database."""
     record = str(tmp_path / "ops.jsonl")
-    store_path = str(tmp_path / "store.db")
-    store = Store(store_path)
+    if request.param == "sqlite":
+        dsn = str(tmp_path / "store.db")
+    else:
+        dsn = request.getfixturevalue("postgresql_dsn")
+    store = Store(dsn)
+    with store.transaction() as tx:
+        tx.delete_application("shop")
     engine.add_application(store, write_app(str(tmp_path), record))
-    yield store, record, store_path
+    yield store, record, dsn
     store.close()
 
 

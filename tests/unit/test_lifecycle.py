@@ -301,3 +301,18 @@ def test_a_started_instance_does_not_satisfy_its_own_import():
     assert fleet.state("/vm/a") == DEPLOYED_STARTED
     fleet.do("stop", "/vm/b")
     assert fleet.state("/vm/a") == UNRESOLVED
+
+
+def test_an_importer_still_starting_when_an_exporter_arrives_gets_an_update_too():
+    comps = {"VM": {"installer": "noop", "children": ["Api", "Lb"]},
+             "Api": {"installer": "noop", "exports": {"port": 1}},
+             "Lb": {"installer": "noop", "imports": ["Api.* (optional)"]}}
+    app = make_app(comps, [{"name": "vm", "component": "VM", "children": [
+        {"name": "api", "component": "Api", "count": 2}, {"name": "lb", "component": "Lb"}]}])
+    snap = lc.Snapshot(app, {"/vm": InstanceState(DEPLOYED_STARTED, DEPLOYED_STARTED),
+                             "/vm/api 1": InstanceState("starting", DEPLOYED_STARTED, DEPLOYED_STOPPED),
+                             "/vm/api 2": InstanceState(DEPLOYED_STOPPED, DEPLOYED_STOPPED),
+                             "/vm/lb": InstanceState("starting", DEPLOYED_STARTED, DEPLOYED_STOPPED)})
+    busy = lc.RunContext(running=frozenset({"/vm/lb"}))
+    step = lc.finish(snap, [lc.Outcome(lc.Operation("start", "/vm/api 1"), True)], busy)
+    assert lc.Operation("update", "/vm/lb") in step.operations
