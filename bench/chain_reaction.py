@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import _common  # noqa: F401 pylint: disable=unused-import  (puts collection/ on sys.path)
+# _common puts collection/ on sys.path before the engine is imported
+import _common  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import lifecycle as lc
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import application_from_document

@@ -15,7 +15,8 @@ import os
 import tempfile
 import time
 
-import _common  # noqa: F401 pylint: disable=unused-import  (puts collection/ on sys.path)
+# _common puts collection/ on sys.path before the engine is imported
+import _common  # noqa: F401 pylint: disable=unused-import
 import yaml
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
