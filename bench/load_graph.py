@@ -12,7 +12,6 @@ import os
 import tempfile
 
 # _common puts collection/ on sys.path before the engine is imported
-import _common  # noqa: F401 pylint: disable=unused-import
 from _common import best_of
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import load_application
