@@ -94,8 +94,13 @@ def converge_application(store: Store, name: str, state: str, instance_path: str
     if state not in STATE_TO_ACTION:
         raise InputError("unknown state %r" % state, key="state", hint="one of %s" % ", ".join(STATE_TO_ACTION))
     app = stored_application(store, name)
-    return _converge(store, app, STATE_TO_ACTION[state], instance_path, parallelism, timeout, wait,
-                     check_mode, installers, poll_interval, sleep, clock, scope=app.subtree(instance_path))
+    scope = app.subtree(instance_path)
+
+    def waiting(result: ConvergeResult) -> bool:
+        return _busy_elsewhere(result, scope)     # another process is working on part of it
+
+    return _converge(store, app, STATE_TO_ACTION[state], instance_path, parallelism, timeout,
+                     waiting if wait else None, check_mode, installers, poll_interval, sleep, clock, scope=scope)
 
 
 def converge_instance(store: Store, name: str, path: str, state: str, wait_for_ancestors: bool = True,
@@ -107,12 +112,23 @@ def converge_instance(store: Store, name: str, path: str, state: str, wait_for_a
         raise InputError("unknown state %r" % state, key="state",
                          hint="one of %s" % ", ".join(INSTANCE_STATE_TO_ACTION))
     app = stored_application(store, name)
-    return _converge(store, app, INSTANCE_STATE_TO_ACTION[state], path, 10, timeout, wait_for_ancestors,
-                     check_mode, installers, poll_interval, sleep, clock, scope=[path])
+
+    def waiting(result: ConvergeResult) -> bool:
+        # Not there yet and nothing failed: it waits for ancestors (to be deployed or started) or
+        # for imports, which another run or a later request will bring.
+        current = result.after[path]
+        failed = any(op.path == path and not op.ok for op in result.operations)
+        return (current.state != current.desired and not failed) or _busy_elsewhere(result, [path])
+
+    return _converge(store, app, INSTANCE_STATE_TO_ACTION[state], path, 10, timeout,
+                     waiting if wait_for_ancestors else None, check_mode, installers, poll_interval, sleep, clock,
+                     scope=[path])
 
 
-def _converge(store, app, action, path, parallelism, timeout, wait, check_mode, installers, poll_interval,
+def _converge(store, app, action, path, parallelism, timeout, waiting, check_mode, installers, poll_interval,
               sleep, clock, scope) -> dict:
+    """Run ``action``; then, while ``waiting(result)`` says the work is not done and time is left,
+    poll: each poll is a new run that catches up with the store and carries on what waits."""
     converger = Converger(store, app, installers=installers, parallelism=parallelism, clock=clock)
     before = {p: converger.snap[p] for p in scope}
     if check_mode:
@@ -123,8 +139,7 @@ def _converge(store, app, action, path, parallelism, timeout, wait, check_mode, 
     started = clock()
     result = converger.run(action, path, timeout=timeout)
     reports = list(result.operations)
-    # Another process may be working on some of these instances: wait for it, then carry on.
-    while wait and _waits_on_others(result, scope) and not _expired(started, timeout, clock):
+    while waiting is not None and waiting(result) and not _expired(started, timeout, clock):
         sleep(poll_interval)
         converger = Converger(store, app, installers=installers, parallelism=parallelism, clock=clock)
         result = converger.run(None, None, timeout=_left(started, timeout, clock))
@@ -132,10 +147,10 @@ def _converge(store, app, action, path, parallelism, timeout, wait, check_mode, 
     after = {p: result.after[p] for p in scope}
     failed = [op.as_dict() for op in reports if not op.ok and not op.cancelled]
     return _report(app, before, after, [op.as_dict() for op in reports], failed,
-                   timed_out=result.timed_out or (wait and _waits_on_others(result, scope)), scope=scope)
+                   timed_out=result.timed_out or (waiting is not None and waiting(result)), scope=scope)
 
 
-def _waits_on_others(result: ConvergeResult, scope) -> bool:
+def _busy_elsewhere(result: ConvergeResult, scope) -> bool:
     busy = set(result.busy_elsewhere)
     return any(p in busy for p in scope)
 

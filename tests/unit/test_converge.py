@@ -187,3 +187,40 @@ def test_processes_sharing_one_store_never_run_one_operation_twice(shop):
         assert all(a_end <= b_start for (_a, a_end), (b_start, _b) in zip(intervals, intervals[1:]))
     deployers = {r["path"]: r["pid"] for r in ran if r["operation"] == "deploy" and r["path"].count("/") == 1}
     assert len(set(deployers.values())) == 3             # each run announced its own root first
+
+
+def test_an_instance_waits_for_ancestors_another_run_starts(shop):
+    store, _record, _dsn = shop
+    polls = []
+
+    def sleep(_seconds):            # the "other run": the parent's vm gets started during the wait
+        polls.append(1)
+        if len(polls) == 2:
+            engine.converge_application(store, "shop", "started", instance_path="/api-vm 1")
+
+    engine.converge_application(store, "shop", "started", instance_path="/db-vm")
+    result = engine.converge_instance(store, "shop", "/api-vm 1/api", "started", timeout=30, poll_interval=0,
+                                      sleep=sleep)
+    assert len(polls) == 2
+    assert result["instances"][0]["state"] == "deployed_started" and not result["timed_out"]
+
+
+def test_without_waiting_an_instance_reports_waiting_for_ancestor(shop):
+    store, _record, _dsn = shop
+    result = engine.converge_instance(store, "shop", "/api-vm 1/api/worker 1", "started", wait_for_ancestors=False)
+    assert result["instances"][0]["state"] == "not_deployed"          # its parents are not deployed
+    assert result["instances"][0]["desired_state"] == "deployed_started"
+    assert result["failed_operations"] == [] and not result["timed_out"]
+
+
+def test_waiting_for_ancestors_gives_up_at_the_timeout(shop):
+    store, _record, _dsn = shop
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += 5.0
+
+    engine.converge_application(store, "shop", "deployed", instance_path="/api-vm 1")
+    result = engine.converge_instance(store, "shop", "/api-vm 1/api", "started", timeout=12, sleep=sleep,
+                                      clock=lambda: now[0])
+    assert result["timed_out"] and result["instances"][0]["state"] == "unresolved"
