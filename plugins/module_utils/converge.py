@@ -131,7 +131,7 @@ class Converger:
         """Apply ``action`` (None: just carry on waiting work) and run until nothing more follows."""
         before = {p: s.state for p, s in self.snap.states.items()}
         deadline = self.clock() + timeout if timeout else None
-        first = self._transact(lambda: self._first_step(action, path))
+        first = self._transact(lambda: self._first_step(self.snap, action, path, self._ctx()))
         executor = Executor(self._execute, parallelism=self.parallelism, task_timeout=self.operation_timeout,
                             clock=self.clock)
         report = executor.run(first, self._on_results, deadline=deadline, cancel=cancel)
@@ -143,10 +143,7 @@ class Converger:
         """What ``run`` would do, without doing it (check mode): every operation succeeds at once."""
         from .plan import settle
         ctx = lc.RunContext(running=frozenset(self._others_now()))
-        probe = Converger.__new__(Converger)
-        probe.__dict__.update(self.__dict__)
-        probe.snap = self.snap.copy()
-        step, _data, _freed = probe._first_step(action, path, ctx)
+        step, _data, _freed = self._first_step(self.snap.copy(), action, path, ctx)
         return settle(self.snap, step, ctx=ctx)
 
     # -- the transaction around every step ---------------------------------------------------------
@@ -168,7 +165,7 @@ class Converger:
             tasks = self._announce(tx, step)
             tx.write_states(step.changes)
             tx.append_events([(e.path, e.kind, e.data) for e in step.events])
-        self.version = tx.next_version if tx._dirty else tx.version
+        self.version = tx.version_after
         return tasks
 
     def _catch_up(self, tx) -> lc.Step | None:
@@ -191,14 +188,15 @@ class Converger:
         with self.store.transaction(self.app.name) as tx:
             return tx.leased_by_others(self.owner)
 
-    def _first_step(self, action, path, ctx=None):
-        ctx = ctx or self._ctx()
-        step = lc.request(self.snap, action, path, ctx) if action else lc.Step()
-        self.snap.apply(step)
-        # Carry on what waits or was left half-done (adopt orphans), on top of the request.
-        more = lc.reconcile(self.snap, lc.RunContext(running=ctx.running | {o.path for o in step.operations},
-                                                     blocked=ctx.blocked))
-        self.snap.apply(more)
+    @staticmethod
+    def _first_step(snap: lc.Snapshot, action, path, ctx: lc.RunContext):
+        """The request, then whatever waits or was left half-done (orphans adopted), applied to
+        ``snap``; returns the merged step in ``_transact``'s shape."""
+        step = lc.request(snap, action, path, ctx) if action else lc.Step()
+        snap.apply(step)
+        more = lc.reconcile(snap, lc.RunContext(running=ctx.running | {o.path for o in step.operations},
+                                                blocked=ctx.blocked))
+        snap.apply(more)
         return _merge(step, more), {}, []
 
     def _announce(self, tx, step: lc.Step) -> list:

@@ -192,6 +192,11 @@ class Transaction:
         self.next_version = self.version + 1
         self._dirty = False
 
+    @property
+    def version_after(self) -> int:
+        """The application's version once this transaction commits."""
+        return self.next_version if self._dirty else self.version
+
     def _stamp(self) -> None:
         if self._dirty and self.application:
             self.db.execute("UPDATE applications SET version = ?, updated_at = ? WHERE name = ?",
