@@ -15,12 +15,14 @@ from typing import Any, Mapping
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import PermanentError
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import Provider
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.ec2 import Ec2Provider  # boto3 guarded there
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
 
 ENTRY_POINT_GROUP = "appgraph.providers"
 
 # One line per built-in provider.
 BUILTINS: Mapping[str, type[Provider]] = {
+    Ec2Provider.name: Ec2Provider,
     LocalProvider.name: LocalProvider,
 }
 
