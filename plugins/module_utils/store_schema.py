@@ -68,4 +68,37 @@ MIGRATIONS = {
     },
 }
 
+# 2: server rows (DESIGN.md "Servers"; servers.py). ``generation`` counts how often a row of that
+# name was deleted and made again: the client token is derived from (name, generation).
+_SERVERS_V2 = """CREATE TABLE servers (
+        id %s,
+        name TEXT NOT NULL UNIQUE,
+        server_type TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        provider_options TEXT NOT NULL,
+        provider_identity TEXT,
+        provider_id TEXT,
+        client_token TEXT NOT NULL UNIQUE,
+        generation INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        previous_status TEXT,
+        address TEXT,
+        tags TEXT NOT NULL,
+        application TEXT,
+        instance_path TEXT,
+        error TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        status_changed_at DOUBLE PRECISION NOT NULL,
+        reboot_requested INTEGER NOT NULL DEFAULT 0
+    )"""
+_SERVERS_INDEXES_V2 = [
+    "CREATE INDEX servers_pool ON servers (server_type, status)",
+    "CREATE INDEX servers_account ON servers (provider_identity, status)",
+]
+MIGRATIONS[2] = {
+    "sqlite": [_SERVERS_V2 % "INTEGER PRIMARY KEY AUTOINCREMENT"] + _SERVERS_INDEXES_V2,
+    "postgresql": [_SERVERS_V2 % "BIGSERIAL PRIMARY KEY"] + _SERVERS_INDEXES_V2,
+}
+
 LATEST = max(MIGRATIONS)
