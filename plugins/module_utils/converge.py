@@ -313,6 +313,7 @@ class Converger:
             component=self.app.components[inst.component], exports=dict(self.values.exports.get(op.path) or {}),
             imports=self.app.imported_values(op.path, _Published(self.snap, self.values)),
             old_imports=self.values.applied.get(op.path) or {}, ancestors=ancestors, root=root,
+            root_installer=self.app.component_of(root).installer,
             root_runtime=dict(self.values.runtime.get(root) or {}),
             runtime=dict(self.values.runtime.get(op.path) or {}), deadline=deadline, log=self.log,
             store_dsn=self.store.dsn)

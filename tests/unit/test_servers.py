@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import servers as sv
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import TransientError
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import PermanentError, TransientError
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.base import (
     InstallerError, OperationContext)
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.server import (
@@ -586,3 +586,28 @@ def test_flows_on_postgresql(postgresql_dsn, clock):
     with Store(postgresql_dsn) as store:
         written = [e.kind for e in store.events(after_id=first, limit=100000) if e.subject == name]
     assert written == ["creating", "starting", "running", "stopping", "stopped", "deleting", "deleted"]
+
+
+def _root_ctx(dsn, operation="deploy"):
+    component = Component(name="VM", installer="server", children=frozenset(), exports={"VM": {"ip": None}},
+                          imports=(), provider="fake")
+    return OperationContext(application="shop", operation=operation, path="/vm", name="vm", component=component,
+                            exports={"VM.ip": None}, imports={}, deadline=time.monotonic() + DEADLINE, store_dsn=dsn)
+
+
+def test_a_failed_deploy_removes_the_server_it_made(dsn, fake, clock):
+    fake.fail["has_started"] = PermanentError("the image does not boot")
+    installer = ServerInstaller(provider_factory=lambda name, options: fake, clock=clock, sleep=clock.sleep)
+    with pytest.raises(InstallerError, match="the image does not boot"):
+        installer.run(_root_ctx(dsn))
+    assert sv.ServerService(dsn).get(server_name("shop", "/vm")).status == "deleted"
+    assert fake.servers == {}                      # not_deployed is true: nothing is left at the provider
+
+
+def test_a_failed_deploy_whose_cleanup_fails_says_so(dsn, fake, clock):
+    fake.fail["has_started"] = PermanentError("the image does not boot")
+    fake.fail["stop_server"] = PermanentError("the account is suspended")
+    installer = ServerInstaller(provider_factory=lambda name, options: fake, clock=clock, sleep=clock.sleep)
+    with pytest.raises(InstallerError, match="could not be removed either.*account is suspended"):
+        installer.run(_root_ctx(dsn))
+    assert sv.ServerService(dsn).get(server_name("shop", "/vm")).status == "errored"

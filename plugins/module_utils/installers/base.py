@@ -36,6 +36,7 @@ class OperationContext:
     old_imports: dict = field(default_factory=dict)   # for update: what the last start/update saw
     ancestors: list = field(default_factory=list)     # [(component name, exports)], nearest first
     root: str = ""                                    # path of the root (server) instance
+    root_installer: str = ""                          # the root's installer: server, noop, ...
     root_runtime: dict = field(default_factory=dict)  # what the server installer learnt: provider, id, address
     runtime: dict = field(default_factory=dict)       # this instance's own runtime values
     deadline: float | None = None                     # clock time by which the operation must end

@@ -10,18 +10,17 @@ message naming the installer and the component.
 
 from __future__ import annotations
 
-import importlib
 import threading
 
 from .base import Installer, InstallerError
+from .latency import LatencyInstaller
+from .noop import NoopInstaller
+from .script import ScriptInstaller
+from .server import ServerInstaller
 
-# name -> "module:Class", imported on first use so an unused installer costs nothing.
-BUILTINS = {
-    "noop": "noop:NoopInstaller",
-    "latency": "latency:LatencyInstaller",
-    "script": "script:ScriptInstaller",
-    "server": "server:ServerInstaller",
-}
+# Imported by name, not looked up by string: Ansible ships a module with only the module_utils it
+# sees imported, so an installer loaded with importlib would be missing when a module runs.
+BUILTINS = {cls.name: cls for cls in (NoopInstaller, LatencyInstaller, ScriptInstaller, ServerInstaller)}
 ENTRY_POINT_GROUP = "appgraph.installers"
 
 
@@ -53,10 +52,7 @@ class InstallerRegistry:
         if name in self.factories:
             return self.factories[name]()
         if name in BUILTINS:
-            module_name, class_name = BUILTINS[name].split(":")
-            module = importlib.import_module("%s.%s" % (__package__, module_name))
-            cls = getattr(module, class_name)
-            return cls(**self.settings.get(name, {}))
+            return BUILTINS[name](**self.settings.get(name, {}))
         plugin = _entry_point(name)
         if plugin is not None:
             return plugin()

@@ -367,6 +367,9 @@ class ScriptInstaller(Installer):
             except AppGraphError as exc:
                 raise InstallerError("cannot reach the server of %s: %s" % (ctx.path, exc)) from exc
             return _Remote(provider, runtime["provider_id"], relative, runtime.get("server") or runtime["provider_id"])
+        if ctx.root_installer and ctx.root_installer != "noop":
+            raise InstallerError("cannot run the scripts of %s: its root %s (installer %r) has no server recorded; "
+                                 "deploy the root first" % (ctx.path, ctx.root, ctx.root_installer))
         self._refuse_a_server_root(ctx)
         root = self.work_root or work_dir(ctx.store_dsn)
         return _Local(root, os.path.join(root, safe_name(ctx.application), relative), self.kill_grace)

@@ -20,9 +20,10 @@ import time
 
 from ..providers.registry import get_provider
 from ..servers import BACKOFF_INITIAL, BACKOFF_MAX, HANGING_AFTER, ServerService, safe_name
-from .base import Installer, InstallResult, OperationContext
+from .base import Installer, InstallerError, InstallResult, OperationContext
 
 DEFAULT_PROVIDER = "local"
+ROLLBACK_TIME = 120.0      # seconds a failed deploy may spend removing what it made
 
 
 def server_name(application: str, path: str) -> str:
@@ -64,12 +65,27 @@ class ServerInstaller(Installer):
         name = ctx.runtime.get("server") or server_name(ctx.application, ctx.path)
         tags = {"appgraph_application": ctx.application, "appgraph_instance": ctx.path,
                 "appgraph_component": ctx.component.name, "appgraph_server_type": server_type}
-        row = self.service(ctx).start(name, server_type, provider, options, tags=tags, application=ctx.application,
-                                      instance_path=ctx.path, deadline=self._deadline(ctx))
+        service = self.service(ctx)
+        try:
+            row = service.start(name, server_type, provider, options, tags=tags, application=ctx.application,
+                                instance_path=ctx.path, deadline=self._deadline(ctx))
+        except Exception as exc:
+            raise self._rolled_back(service, name, exc) from exc
         exports = {key: row.address for key in ctx.exports if key.rpartition(".")[2] == "ip"}
         runtime = {"provider": row.provider, "provider_options": row.provider_options,
                    "provider_id": row.provider_id, "server": row.name, "address": row.address}
         return InstallResult(exports=exports or None, runtime=runtime)
+
+    def _rolled_back(self, service: ServerService, name: str, error: Exception) -> Exception:
+        """A failed deploy lands the root ``not_deployed``: remove what the start made, so that the
+        store's word is true. If that fails too, the row stays (errored) for ``reconcile``."""
+        try:
+            service.stop_and_delete(name, deadline=self.clock() + ROLLBACK_TIME)
+        except Exception as cleanup:  # pylint: disable=broad-exception-caught
+            return InstallerError("%s; the server %s could not be removed either (%s): it is kept in the store "
+                                  "as errored for a later reconcile" % (error, name, cleanup))
+        return error if isinstance(error, InstallerError) else InstallerError(
+            "%s: %s (the server was removed again)" % (type(error).__name__, error))
 
     def undeploy(self, ctx: OperationContext) -> None:
         name = ctx.runtime.get("server") or server_name(ctx.application, ctx.path)
