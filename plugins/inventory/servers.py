@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: servers
+short_description: The live servers of appgraph providers, with the applications they carry
+version_added: 0.1.0
+description:
+  - One host per server that the configured providers list now (the C(local) provider by default).
+  - A server that carries a root instance of an application in the store gets that application's
+    details as host variables and groups; servers of no application (spare servers of a pool) are
+    hosts too, with their provider, status and pool.
+  - Groups are C(app_<application>), C(component_<component>) (the root's component and every
+    component of the instances it carries), C(pool_<server type>) and C(status_<status>), sanitised to
+    letters, digits and underscores.
+  - The inventory file name must end in C(servers.yml) or C(servers.yaml).
+author:
+  - appgraph.lifecycle contributors (@appgraph)
+options:
+  plugin:
+    description: The name of this plugin; makes the file an appgraph servers inventory.
+    type: str
+    required: true
+    choices: [appgraph.lifecycle.servers]
+  providers:
+    description:
+      - The providers to list servers from, each with its options (as the C(server_pool) module takes them).
+    type: list
+    elements: dict
+    default: [{name: local}]
+    suboptions:
+      name:
+        description: Provider name (V(local), V(ec2), or one installed as a plugin).
+        type: str
+        required: true
+      options:
+        description: The provider's options, for example C(root) for V(local).
+        type: dict
+        default: {}
+extends_documentation_fragment:
+  - appgraph.lifecycle.store.plugins
+  - constructed
+  - inventory_cache
+notes:
+  - Host variables are C(ansible_host) (the server's address), C(appgraph_provider), C(appgraph_provider_id),
+    C(appgraph_status), C(appgraph_server_type), and, for a server carrying an application,
+    C(appgraph_application), C(appgraph_component), C(appgraph_instance_path), C(appgraph_instance_state) and
+    C(appgraph_exports) (instance path -> exported values, for the root and everything it contains).
+  - Servers of the C(local) provider get C(ansible_connection=local).
+  - The cache key includes the store and every provider's identity, so two files that differ only
+    in those never share cached hosts.
+"""
+
+EXAMPLES = r"""
+# file: appgraph.servers.yml
+plugin: appgraph.lifecycle.servers
+store: /var/lib/appgraph/appgraph.db
+
+# file: cloud.servers.yml -- two providers, extra groups, cached for 5 minutes
+plugin: appgraph.lifecycle.servers
+providers:
+  - name: local
+  - name: ec2
+    options:
+      region: eu-west-1
+keyed_groups:
+  - key: appgraph_application
+    prefix: application
+compose:
+  tomcat_port: appgraph_exports[appgraph_instance_path ~ '/tomcat']['Tomcat.portAJP'] | default(omit)
+cache: true
+cache_timeout: 300
+"""
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import AppGraphError
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.inventory_source import (
+    cache_key_suffix, inventory_hosts)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.registry import get_provider
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = "appgraph.lifecycle.servers"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("servers.yml", "servers.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        try:
+            providers = [(p["name"], get_provider(p["name"], p.get("options") or {}))
+                         for p in self.get_option("providers")]
+            cache_key = "%s_%s" % (self.get_cache_key(path), cache_key_suffix(self.get_option("store"), providers))
+            use_cache = self.get_option("cache")
+            hosts = None
+            if use_cache and cache:
+                hosts = self._cache.get(cache_key)
+            if hosts is None:
+                with Store(self.get_option("store")) as store:
+                    hosts = inventory_hosts(store, providers)
+                if use_cache:
+                    self._cache[cache_key] = hosts
+        except AppGraphError as exc:
+            raise AnsibleParserError("appgraph servers inventory %s: %s" % (path, exc)) from exc
+        self._populate(hosts)
+
+    def _populate(self, hosts):
+        strict = self.get_option("strict")
+        for host in hosts:
+            name = host["name"]
+            self.inventory.add_host(name)
+            for group in host["groups"]:
+                self.inventory.add_child(self.inventory.add_group(group), name)
+            for key, value in host["vars"].items():
+                if value is not None:
+                    self.inventory.set_variable(name, key, value)
+            self._set_composite_vars(self.get_option("compose"), host["vars"], name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), host["vars"], name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host["vars"], name, strict=strict)

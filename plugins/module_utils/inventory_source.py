@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the ``appgraph.lifecycle.servers`` inventory plugin shows: live servers joined with the store.
+
+Hosts are the servers that the providers list now. A server that carries a root instance of an
+application (the server installer keeps ``provider``, ``provider_id``, ``server`` and ``address`` in
+the root's runtime) gets that application's details: the root's component, its path, and the
+exports of the root and of everything it contains. Servers of no application are hosts too (a pool's
+spare servers), with their provider and status only.
+
+Plain data in, plain data out: ``inventory_hosts`` returns ``[{name, vars, groups}]``; the plugin
+only adds them to Ansible's inventory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .store_backends import redact, resolve_dsn
+
+LOCAL_PROVIDERS = ("local",)
+
+
+def safe_group_name(text: str) -> str:
+    """A group name Ansible accepts without warnings: letters, digits and underscores."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", str(text))
+
+
+def store_identity(dsn: str | None) -> str:
+    """The store a DSN (or the default) means, without its password."""
+    return redact(resolve_dsn(dsn))
+
+
+def cache_key_suffix(dsn: str | None, providers) -> str:
+    """What the cache key adds to the config file's: the store and every provider's identity."""
+    text = "\n".join([store_identity(dsn)] + ["%s=%s" % (name, provider.identity()) for name, provider in providers])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def application_roots(store) -> list:
+    """``[{application, root, component, state, runtime, exports}]`` for every root instance of every
+    application; ``exports`` maps the root's path and each descendant's path to its exports."""
+    roots = []
+    for application in store.application_names():
+        rows = store.instance_rows(application)
+        children: dict = {}
+        for path, row in rows.items():
+            children.setdefault(row.parent, []).append(path)
+        for path, row in sorted(rows.items()):
+            if row.parent is not None:
+                continue
+            subtree = _subtree(children, path)
+            roots.append({
+                "application": application,
+                "root": path,
+                "component": row.component,
+                "state": row.state.state,
+                "runtime": dict(row.runtime or {}),
+                "exports": {p: dict(rows[p].exports or {}) for p in subtree},
+                "components": sorted({rows[p].component for p in subtree}),
+            })
+    return roots
+
+
+def _subtree(children: dict, path: str) -> list:
+    out, stack = [], [path]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(sorted(children.get(current, ()), reverse=True))
+    return out
+
+
+def _match(roots: list, provider_name: str, server) -> dict | None:
+    """The root instance that ``server`` carries: same provider id (and provider, when the runtime
+    names one), else the server's name in the runtime's ``server``."""
+    for root in roots:
+        runtime = root["runtime"]
+        if runtime.get("provider_id") == server.provider_id and runtime.get("provider", provider_name) == provider_name:
+            return root
+    for root in roots:
+        runtime = root["runtime"]
+        if runtime.get("server") and runtime.get("server") == server.name \
+                and runtime.get("provider", provider_name) == provider_name:
+            return root
+    return None
+
+
+def server_type_of(server) -> str | None:
+    extra = getattr(server, "extra", None) or {}
+    tags = getattr(server, "tags", None) or {}
+    return extra.get("server_type") or tags.get("server_type") or tags.get("appgraph_server_type")
+
+
+def inventory_hosts(store, providers) -> list:
+    """``[{name, vars, groups}]``: one host per server that a provider lists.
+
+    ``providers`` is ``[(name, provider)]`` (providers.registry.get_provider). Host names are the
+    servers' names; a name two providers both use gets ``@<provider>`` appended for the second.
+    """
+    roots = application_roots(store)
+    hosts, seen = [], set()
+    for provider_name, provider in providers:
+        for server in sorted(provider.list_servers(), key=lambda s: (s.name, s.provider_id)):
+            name = server.name if server.name not in seen else "%s@%s" % (server.name, provider_name)
+            seen.add(name)
+            hosts.append(_host(name, provider_name, server, _match(roots, provider_name, server)))
+    return hosts
+
+
+def _host(name: str, provider_name: str, server, root: dict | None) -> dict:
+    server_type = server_type_of(server)
+    variables = {
+        "ansible_host": server.address or (root or {}).get("runtime", {}).get("address"),
+        "appgraph_provider": provider_name,
+        "appgraph_provider_id": server.provider_id,
+        "appgraph_status": server.state,
+        "appgraph_server_type": server_type,
+        "appgraph_application": None,
+        "appgraph_component": None,
+        "appgraph_instance_path": None,
+        "appgraph_instance_state": None,
+        "appgraph_exports": {},
+    }
+    groups = ["status_%s" % safe_group_name(server.state)]
+    if server_type:
+        groups.append("pool_%s" % safe_group_name(server_type))
+    if root is not None:
+        variables.update({
+            "appgraph_application": root["application"],
+            "appgraph_component": root["component"],
+            "appgraph_instance_path": root["root"],
+            "appgraph_instance_state": root["state"],
+            "appgraph_exports": root["exports"],
+        })
+        groups.append("app_%s" % safe_group_name(root["application"]))
+        groups.extend("component_%s" % safe_group_name(c) for c in root["components"])
+    if provider_name in LOCAL_PROVIDERS:
+        variables["ansible_connection"] = "local"
+    return {"name": name, "vars": variables, "groups": groups}

@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The `servers` inventory plugin: real local servers joined with the store, through ansible-inventory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.inventory_source import (
+    cache_key_suffix, inventory_hosts, safe_group_name)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ServerSpec
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+
+from .helpers import BIN, ansible_env
+
+
+def _give_root_a_server(store, application, root, runtime):
+    with store.transaction(application) as tx:
+        tx.write_data(root, runtime=runtime)
+
+
+@pytest.fixture
+def local_servers(tmp_path):
+    """Two real local servers (agent processes): one for the shop's db-vm, one spare; stopped after."""
+    provider = LocalProvider(root=str(tmp_path / "servers"), stop_timeout=2.0)
+    made = [provider.create_server(ServerSpec(name=name, server_type="small", client_token="token-" + name))
+            for name in ("shop-db", "spare-1")]
+    yield provider, made
+    servers = provider.list_servers()
+    for server in servers:
+        provider.stop_server(server.provider_id)
+    deadline = time.monotonic() + 5
+    while not all(provider.has_stopped(s.provider_id) for s in servers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for server in servers:
+        provider.delete_server(server.provider_id)
+
+
+def test_ansible_inventory_lists_live_servers_with_their_application(workdir, local_servers):
+    provider, made = local_servers
+    store_path = workdir / "store.db"
+    with Store(str(store_path)) as store:
+        engine.add_application(store, str(workdir / "shop.app.yml"))
+        engine.converge_application(store, "shop", "started")
+        # What the server installer records; joined by provider_id (the other root by server name).
+        runtime = {"provider": "local", "provider_id": made[0].provider_id, "server": made[0].name,
+                   "address": "127.0.0.1"}
+        _give_root_a_server(store, "shop", "/db-vm", runtime)
+    source = workdir / "appgraph.servers.yml"
+    source.write_text(json.dumps({
+        "plugin": "appgraph.lifecycle.servers",
+        "store": str(store_path),
+        "providers": [{"name": "local", "options": {"root": provider.root}}],
+        "keyed_groups": [{"key": "appgraph_application", "prefix": "application"}],
+        "compose": {"db_port": "appgraph_exports['/db-vm/db']['Db.port'] | default(omit)"},
+    }), encoding="utf-8")
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list"], cwd=str(workdir),
+                          env=ansible_env(store_path), capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    inventory = json.loads(proc.stdout)
+    hostvars = inventory["_meta"]["hostvars"]
+    assert sorted(hostvars) == ["shop-db", "spare-1"]
+
+    db = {k: _plain(v) for k, v in hostvars["shop-db"].items()}
+    assert db["ansible_host"] == "127.0.0.1" and db["ansible_connection"] == "local"
+    assert db["appgraph_provider"] == "local" and db["appgraph_application"] == "shop"
+    assert db["appgraph_component"] == "Host" and db["appgraph_instance_path"] == "/db-vm"
+    assert db["appgraph_status"] in ("starting", "running")
+    assert db["appgraph_exports"]["/db-vm/db"]["Db.port"] == 5432
+    assert db["db_port"] == 5432                                   # compose
+    spare = {k: _plain(v) for k, v in hostvars["spare-1"].items()}
+    assert "appgraph_application" not in spare and spare["appgraph_server_type"] == "small"
+
+    def members(group):
+        return sorted(inventory.get(group, {}).get("hosts", []))
+    assert members("app_shop") == ["shop-db"]
+    assert members("application_shop") == ["shop-db"]              # keyed_groups
+    assert members("component_Host") == members("component_Db") == ["shop-db"]
+    assert members("pool_small") == ["shop-db", "spare-1"]
+    assert members("status_running") + members("status_starting") != []
+
+
+def _plain(value):
+    """ansible-inventory marks plugin strings as unsafe: {"__ansible_unsafe": "x"} -> "x"."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# -- inventory_source without processes ----------------------------------------------------------
+
+
+@dataclass
+class FakeServer:
+    provider_id: str
+    name: str
+    state: str = "running"
+    address: str | None = "10.0.0.1"
+    tags: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+class FakeProvider:
+    def __init__(self, servers, identity="fake:account-1"):
+        self.servers, self._identity = servers, identity
+
+    def list_servers(self, tags=None):
+        return list(self.servers)
+
+    def identity(self):
+        return self._identity
+
+
+def test_join_by_server_name_when_no_provider_id_and_names_are_sanitised(workdir):
+    with Store(str(workdir / "store.db")) as store:
+        engine.add_application(store, str(workdir / "shop.app.yml"))
+        _give_root_a_server(store, "shop", "/api-vm 1", {"provider": "ec2", "server": "web one"})
+        providers = [("ec2", FakeProvider([FakeServer("i-1", "web one", state="starting",
+                                                      tags={"server_type": "c5.large"})]))]
+        [host] = inventory_hosts(store, providers)
+    assert host["name"] == "web one"
+    assert host["vars"]["appgraph_instance_path"] == "/api-vm 1"
+    assert host["vars"]["appgraph_exports"] == {"/api-vm 1": {}, "/api-vm 1/api": {}}
+    assert "ansible_connection" not in host["vars"]                  # not a local server
+    assert sorted(host["groups"]) == ["app_shop", "component_Api", "component_Host", "pool_c5_large",
+                                      "status_starting"]
+    assert safe_group_name("a-b.c d") == "a_b_c_d"
+
+
+def test_a_server_of_another_provider_with_the_same_id_is_not_joined(workdir):
+    with Store(str(workdir / "store.db")) as store:
+        engine.add_application(store, str(workdir / "shop.app.yml"))
+        _give_root_a_server(store, "shop", "/db-vm", {"provider": "local", "provider_id": "x1"})
+        [host] = inventory_hosts(store, [("ec2", FakeProvider([FakeServer("x1", "other")]))])
+    assert "app_shop" not in host["groups"]
+
+
+def test_cache_key_changes_with_the_store_and_the_providers(tmp_path):
+    one = [("fake", FakeProvider([], "fake:account-1"))]
+    two = [("fake", FakeProvider([], "fake:account-2"))]
+    assert cache_key_suffix(str(tmp_path / "a.db"), one) == cache_key_suffix(str(tmp_path / "a.db"), one)
+    assert cache_key_suffix(str(tmp_path / "a.db"), one) != cache_key_suffix(str(tmp_path / "b.db"), one)
+    assert cache_key_suffix(str(tmp_path / "a.db"), one) != cache_key_suffix(str(tmp_path / "a.db"), two)
+    # A password never reaches the key's input unredacted: two passwords, one key.
+    assert cache_key_suffix("postgresql://u:secret1@h/db", one) == cache_key_suffix("postgresql://u:secret2@h/db", one)
