@@ -20,6 +20,7 @@ from .app_loader import application_from_document, load_application
 from .converge import Converger, ConvergeResult
 from .errors import InputError, PermanentError
 from .graph import application_graph, topological_order
+from .heartbeats import check_heartbeats
 from .installers.registry import InstallerRegistry
 from .model import Application
 from .store import Store
@@ -182,9 +183,14 @@ def _instance_dict(app: Application, path: str, state) -> dict:
             "desired_state": state.desired}
 
 
-def application_info(store: Store, name: str) -> dict:
-    """States, order, resolved exports and imports of one application."""
+def application_info(store: Store, name: str, heartbeats: bool = True) -> dict:
+    """States, order, resolved exports and imports of one application.
+
+    With ``heartbeats``, the servers' heartbeats are read first, so a silent root shows as
+    ``problem`` (an observation recorded in the store, not a change anybody asked for)."""
     app = stored_application(store, name)
+    if heartbeats:
+        check_heartbeats(store, app)
     rows = store.instance_rows(name)
     snap = lc.Snapshot(app, {p: r.state for p, r in rows.items()})
     graph = application_graph(app)
