@@ -31,27 +31,6 @@ from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import St
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.store_backends import (
     PSYCOPG_IMPORT_ERROR, is_postgresql, resolve_dsn)
 
-# The installer registry imports the built-in installers by name at run time (importlib), but Ansible
-# ships a module with only the module_utils it sees imported: import them here so that every module
-# carries them. Guarded, so that a built-in not written yet does not break the modules (Ansible treats
-# an import in a ``try`` as optional).
-try:
-    from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers import noop as _noop  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    pass
-try:
-    from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers import latency as _latency  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    pass
-try:
-    from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers import script as _script  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    pass
-try:
-    from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers import server as _server  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    pass
-
 try:
     import networkx  # noqa: F401 pylint: disable=unused-import
 except ImportError:
