@@ -9,41 +9,28 @@
   store, runs one engine call in a single ``try``, turns ``AppGraphError`` into ``fail_json`` and calls
   ``exit_json`` once.
 - Small result helpers that turn an engine result into what a task reports: the failure message of
-  failed operations, the application module's add/remove/converge sequence, the instance module's
-  single instance.
+  failed operations, the instance module's single instance.
 
 Nothing here decides anything about life cycles: the engine does.
 """
 
 from __future__ import annotations
 
-import time
+import importlib.util
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import load_application
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.components import suggest
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import (
     AppGraphError, InputError, InputErrors, TransientError)
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.store_backends import (
-    PSYCOPG_IMPORT_ERROR, is_postgresql, resolve_dsn)
+    is_postgresql, load_psycopg, resolve_dsn)
 
-try:
-    import networkx  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    NETWORKX_IMPORT_ERROR = traceback.format_exc()
-else:
-    NETWORKX_IMPORT_ERROR = None
-
-try:
-    import jsonschema  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
-else:
-    JSONSCHEMA_IMPORT_ERROR = None
+# Libraries the engine imports when it needs them (each costs 0.1 s or more to import): here they
+# are only looked for, so a run that does not need them does not pay for them.
+REQUIRED_LIBRARIES = ("networkx", "jsonschema")
 
 # Instance states in which a started instance waits for something else.
 WAITING_STATES = ("waiting_for_ancestor", "unresolved")
@@ -56,13 +43,12 @@ def common_argument_spec() -> dict:
 
 def missing_libraries(store: str | None) -> list:
     """``[(library, import traceback)]`` for each library the engine needs and cannot import."""
-    missing = []
-    if NETWORKX_IMPORT_ERROR:
-        missing.append(("networkx", NETWORKX_IMPORT_ERROR))
-    if JSONSCHEMA_IMPORT_ERROR:
-        missing.append(("jsonschema", JSONSCHEMA_IMPORT_ERROR))
-    if PSYCOPG_IMPORT_ERROR and is_postgresql(resolve_dsn(store)):
-        missing.append(("psycopg", PSYCOPG_IMPORT_ERROR))
+    missing = [(library, "No module named %r" % library) for library in REQUIRED_LIBRARIES
+               if importlib.util.find_spec(library) is None]
+    if is_postgresql(resolve_dsn(store)):
+        error = load_psycopg()[1]
+        if error:
+            missing.append(("psycopg", error))
     return missing
 
 
@@ -135,93 +121,11 @@ class AppGraphModule(AnsibleModule):
 
 
 def ensure_application(store: Store, params: dict, check_mode: bool) -> dict:
-    """What ``appgraph.lifecycle.application`` asked for, as engine calls.
-
-    ``absent`` removes; with ``src`` the application is added or updated first; a life-cycle state
-    then converges the application (or the subtree at ``instance_path``).
-    """
-    name, src, state = params.get("name"), params.get("src"), params.get("state")
-    if state == "absent":
-        name = name or load_application(src).name
-        before = _stored_states(store, name)
-        result = engine.remove_application(store, name, check_mode=check_mode)
-        return _application_result(result, name, before, {}, [])
-
-    added = {"changed": False, "added": [], "removed": []}
-    app = None
-    if src:
-        added = engine.add_application(store, src, name=name, check_mode=check_mode)
-        name = added["application"]
-    elif store.application(name) is None:
-        raise InputError("no application %r in the store %s" % (name, store.identity), key="src",
-                         hint="give src (an *.app.yml file or a Roboconf directory) to add it")
-    before = _stored_states(store, name)
-    if check_mode and added["changed"]:
-        app = load_application(src)     # not stored in check mode: plan against the file
-    if params.get("instance_path") is not None:
-        require_instance(app or engine.stored_application(store, name), params["instance_path"], "instance_path")
-
-    if state == "present":
-        app = app or engine.stored_application(store, name)
-        rows = store.instance_rows(name)
-        instances = [_instance_entry(app, path, rows.get(path)) for path in app.instances]
-        after = {i["path"]: i["state"] for i in instances}
-        return _application_result(added, name, before, after, instances)
-
-    if app is not None:
-        # Check mode on a new or changed application: the store does not hold it, so plan against
-        # the model just read, with the engine's own check-mode planner and report (nothing waits
-        # in check mode: the ``waiting`` argument is None).
-        result = engine._converge(  # pylint: disable=protected-access
-            store, app, engine.STATE_TO_ACTION[state], params.get("instance_path"), params["parallelism"],
-            params.get("timeout"), None, True, None, 1.0, time.sleep, time.monotonic,
-            scope=app.subtree(params.get("instance_path")))
-    else:
-        result = engine.converge_application(
-            store, name, state, instance_path=params.get("instance_path"), parallelism=params["parallelism"],
-            timeout=params.get("timeout"), wait=params["wait"], check_mode=check_mode)
-    after = dict(before)
-    for path in added.get("removed", []):
-        after.pop(path, None)
-    after.update({path: "not_deployed" for path in added.get("added", [])})
-    after.update({i["path"]: i["state"] for i in result["instances"]})
-    result["changed"] = result["changed"] or added["changed"]
-    result.update(added=added.get("added", []), removed=added.get("removed", []))
-    return _application_result(result, name, before, after, result["instances"])
-
-
-def require_instance(app, path: str, key: str) -> None:
-    """InputError naming the closest path when ``path`` is not an instance of ``app``."""
-    if path not in app.instances:
-        raise InputError("no instance %r in application %r" % (path, app.name), key=key,
-                         hint=suggest(path, app.instances))
-
-
-def _stored_states(store: Store, name: str) -> dict:
-    return {path: row.state.state for path, row in store.instance_rows(name).items()}
-
-
-def _instance_entry(app, path: str, row) -> dict:
-    state = row.state if row is not None else None
-    return {"path": path, "component": app.instances[path].component,
-            "state": state.state if state else "not_deployed",
-            "desired_state": state.desired if state else "not_deployed"}
-
-
-def _application_result(result: dict, name: str, before: dict, after: dict, instances: list) -> dict:
-    out = {
-        "changed": bool(result.get("changed")),
-        "application": name,
-        "instances": instances,
-        "operations": result.get("operations", []),
-        "failed_operations": result.get("failed_operations", []),
-        "timed_out": bool(result.get("timed_out")),
-        "added": result.get("added", []),
-        "removed": result.get("removed", []),
-        "diff": {"before": {p: s for p, s in before.items() if after.get(p) != s},
-                 "after": {p: s for p, s in after.items() if before.get(p) != s}},
-    }
-    return out
+    """``appgraph.lifecycle.application``'s parameters -> ``engine.ensure_application``."""
+    return engine.ensure_application(
+        store, name=params.get("name"), src=params.get("src"), state=params.get("state"),
+        instance_path=params.get("instance_path"), parallelism=params["parallelism"],
+        timeout=params.get("timeout"), wait=params["wait"], check_mode=check_mode)
 
 
 # -- the instance module ------------------------------------------------------------------------
@@ -229,7 +133,6 @@ def _application_result(result: dict, name: str, before: dict, after: dict, inst
 
 def converge_one_instance(store: Store, params: dict, check_mode: bool) -> dict:
     """What ``appgraph.lifecycle.instance`` asked for: ``converge_instance``, its result shaped."""
-    require_instance(engine.stored_application(store, params["application"]), params["path"], "path")
     return instance_result(engine.converge_instance(
         store, params["application"], params["path"], params["state"],
         wait_for_ancestors=params["wait_for_ancestors"], timeout=params.get("timeout"), check_mode=check_mode))

@@ -9,7 +9,7 @@ import os
 
 from .app_builder import build_application
 from .errors import InputError, Location
-from .graph import application_graph, check_acyclic
+from .graph import check_acyclic
 from .model import Application
 from .yaml_source import load_yaml_file
 
@@ -34,7 +34,9 @@ def load_application(src: str) -> Application:
     return application_from_document(doc, locate, source=src, base_dir=base_dir)
 
 
-def application_from_document(doc, locate, source=None, base_dir=None) -> Application:
-    app = build_application(doc, locate, source=source, base_dir=base_dir)
-    check_acyclic(app, application_graph(app))
+def application_from_document(doc, locate, source=None, base_dir=None, validate: bool = True) -> Application:
+    """Build and check the model. ``validate=False`` skips the schema (a document the store holds
+    passed it when it was added); the model's own checks always run."""
+    app = build_application(doc, locate, source=source, base_dir=base_dir, validate=validate)
+    check_acyclic(app)
     return app

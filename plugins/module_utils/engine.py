@@ -17,16 +17,19 @@ import time
 
 from . import lifecycle as lc
 from .app_loader import application_from_document, load_application
+from .components import suggest
 from .converge import Converger, ConvergeResult
 from .errors import InputError, PermanentError
 from .graph import application_graph, topological_order
 from .heartbeats import check_heartbeats
 from .installers.registry import InstallerRegistry
 from .model import Application
+from .states import NOT_DEPLOYED, InstanceState
 from .store import Store
 
 STATE_TO_ACTION = {"deployed": "deploy_all", "started": "start_all", "stopped": "stop_all",
                    "undeployed": "undeploy_all"}
+DEFAULT_WAIT_TIMEOUT = 3600.0   # waiting for ancestors with no timeout given: an hour, not forever
 INSTANCE_STATE_TO_ACTION = {"deployed": "deploy", "started": "start", "stopped": "stop", "undeployed": "undeploy"}
 
 
@@ -47,7 +50,7 @@ def stored_application(store: Store, name: str) -> Application:
         raise InputError("no application %r in the store %s" % (name, store.identity), key="name",
                          hint="add it first with state=present and src=<file>")
     return application_from_document(record.document, lambda _path: None, source=record.source,
-                                     base_dir=_base_dir(record.source))
+                                     base_dir=_base_dir(record.source), validate=False)
 
 
 def add_application(store: Store, src: str, name: str | None = None, check_mode: bool = False) -> dict:
@@ -87,14 +90,80 @@ def remove_application(store: Store, name: str, check_mode: bool = False) -> dic
     return {"changed": True, "application": name, "diff": {"before": {"instances": sorted(rows)}, "after": {}}}
 
 
+def ensure_application(store: Store, name: str | None = None, src: str | None = None, state: str = "present",
+                       instance_path: str | None = None, parallelism: int = 10, timeout: float | None = None,
+                       wait: bool = True, check_mode: bool = False,
+                       installers: InstallerRegistry | None = None) -> dict:
+    """The ``application`` module's whole request: ``absent`` removes; with ``src`` the application is
+    added or updated first; a life-cycle state then converges it (or the subtree at ``instance_path``).
+    In check mode a new or changed application is planned against the file, as nothing is stored."""
+    if state == "absent":
+        name = name or load_application(src).name
+        before = _stored_states(store, name)
+        result = remove_application(store, name, check_mode=check_mode)
+        return _application_result(result, name, before, {}, [])
+    added = {"changed": False, "added": [], "removed": []}
+    if src:
+        added = add_application(store, src, name=name, check_mode=check_mode)
+        name = added["application"]
+    elif not name or store.application(name) is None:
+        raise InputError("no application %r in the store %s" % (name, store.identity), key="src",
+                         hint="give src (an *.app.yml file or a Roboconf directory) to add it")
+    before = _stored_states(store, name)
+    app = load_application(src) if check_mode and added["changed"] else stored_application(store, name)
+    if state == "present":
+        rows = store.instance_rows(name)
+        instances = [_instance_dict(app, path, rows[path].state if path in rows else InstanceState())
+                     for path in app.instances]
+        return _application_result(added, name, before, {i["path"]: i["state"] for i in instances}, instances)
+    result = converge_application(store, name, state, instance_path=instance_path, parallelism=parallelism,
+                                  timeout=timeout, wait=wait, check_mode=check_mode, installers=installers, app=app)
+    after = {p: s for p, s in before.items() if p not in added["removed"]}
+    after.update({path: NOT_DEPLOYED for path in added["added"]})
+    after.update({i["path"]: i["state"] for i in result["instances"]})
+    result["changed"] = result["changed"] or added["changed"]
+    result.update(added=added["added"], removed=added["removed"])
+    return _application_result(result, name, before, after, result["instances"])
+
+
+def _stored_states(store: Store, name: str) -> dict:
+    return {path: row.state.state for path, row in store.instance_rows(name).items()}
+
+
+def _application_result(result: dict, name: str, before: dict, after: dict, instances: list) -> dict:
+    """The application module's return values; the diff lists the instances whose state moved."""
+    return {
+        "changed": bool(result.get("changed")),
+        "application": name,
+        "instances": instances,
+        "operations": result.get("operations", []),
+        "failed_operations": result.get("failed_operations", []),
+        "timed_out": bool(result.get("timed_out")),
+        "added": result.get("added", []),
+        "removed": result.get("removed", []),
+        "diff": {"before": {p: s for p, s in before.items() if after.get(p) != s},
+                 "after": {p: s for p, s in after.items() if before.get(p) != s}},
+    }
+
+
+def require_instance(app: Application, path: str | None, key: str) -> None:
+    """InputError naming the closest path when ``path`` is not an instance of ``app``."""
+    if path is not None and path not in app.instances:
+        raise InputError("no instance %r in application %r" % (path, app.name), key=key,
+                         hint=suggest(path, app.instances))
+
+
 def converge_application(store: Store, name: str, state: str, instance_path: str | None = None,
                          parallelism: int = 10, timeout: float | None = None, wait: bool = True,
                          check_mode: bool = False, installers: InstallerRegistry | None = None,
-                         poll_interval: float = 1.0, sleep=time.sleep, clock=time.monotonic) -> dict:
-    """Bring the application (or the subtree at ``instance_path``) to ``state``."""
+                         poll_interval: float = 1.0, sleep=time.sleep, clock=time.monotonic,
+                         app: Application | None = None) -> dict:
+    """Bring the application (or the subtree at ``instance_path``) to ``state``. ``app`` (check mode
+    only) plans against a model that is not stored yet."""
     if state not in STATE_TO_ACTION:
         raise InputError("unknown state %r" % state, key="state", hint="one of %s" % ", ".join(STATE_TO_ACTION))
-    app = stored_application(store, name)
+    app = app or stored_application(store, name)
+    require_instance(app, instance_path, "instance_path")
     scope = app.subtree(instance_path)
 
     def waiting(result: ConvergeResult) -> bool:
@@ -113,6 +182,9 @@ def converge_instance(store: Store, name: str, path: str, state: str, wait_for_a
         raise InputError("unknown state %r" % state, key="state",
                          hint="one of %s" % ", ".join(INSTANCE_STATE_TO_ACTION))
     app = stored_application(store, name)
+    require_instance(app, path, "path")
+    if wait_for_ancestors and timeout is None:
+        timeout = DEFAULT_WAIT_TIMEOUT
 
     def waiting(result: ConvergeResult) -> bool:
         # Not there yet and nothing failed: it waits for ancestors (to be deployed or started) or

@@ -10,28 +10,39 @@ required dependencies must form a DAG; optional imports never order anything.
 
 from __future__ import annotations
 
+import heapq
+
 from .errors import InputError
 from .model import Application
 
-try:
-    import networkx as nx
-except ImportError:  # reported by the module through missing_required_lib
-    nx = None
+
+def _networkx():
+    """networkx, imported on first use: 0.12 s that converging never needs (only pictures, info
+    and naming a cycle do)."""
+    import networkx  # pylint: disable=import-outside-toplevel
+    return networkx
+
+
+def _dependencies(app: Application):
+    """``(exporter, importer, prefix, required)`` for every import an instance can take."""
+    for prefix, importers in app.importers.items():
+        for importer in importers:
+            required = prefix in app.component_of(importer).required_prefixes
+            for exporter in app.exporters_for(importer, prefix):
+                yield exporter, importer, prefix, required
 
 
 def build_graph(app: Application):
-    """Every instance, containment edge and dependency edge of ``app``."""
+    """Every instance, containment edge and dependency edge of ``app`` (a networkx DiGraph)."""
+    nx = _networkx()
     graph = nx.DiGraph(application=app.name)
     for path, inst in app.instances.items():
         graph.add_node(path, component=inst.component, parent=inst.parent, name=inst.name)
     for path, inst in app.instances.items():
         if inst.parent is not None:
             graph.add_edge(inst.parent, path, contains=True, imports=[], required=False)
-    for prefix, importers in app.importers.items():
-        for importer in importers:
-            required = prefix in app.component_of(importer).required_prefixes
-            for exporter in app.exporters_for(importer, prefix):
-                _add_dependency(graph, exporter, importer, prefix, required)
+    for exporter, importer, prefix, required in _dependencies(app):
+        _add_dependency(graph, exporter, importer, prefix, required)
     return graph
 
 
@@ -57,17 +68,27 @@ def application_graph(app: Application):
     return cached
 
 
-def _kahn(app: Application, graph) -> tuple:
+def _ordering_edges(app: Application):
+    """Containment and required dependency edges, from the model (no graph needed)."""
+    for path, inst in app.instances.items():
+        if inst.parent is not None:
+            yield inst.parent, path
+    seen = set()
+    for exporter, importer, _prefix, required in _dependencies(app):
+        if required and (exporter, importer) not in seen:
+            seen.add((exporter, importer))
+            yield exporter, importer
+
+
+def _kahn(app: Application) -> tuple:
     """Topological order over containment and required edges, ties broken by declaration order
     (a heap of declaration indexes); returns (order, nodes left over on a cycle)."""
-    import heapq
     index = {path: i for i, path in enumerate(app.instances)}
     indegree = dict.fromkeys(app.instances, 0)
     successors: dict = {}
-    for u, v, data in graph.edges(data=True):
-        if data["contains"] or data["required"]:
-            successors.setdefault(u, []).append(v)
-            indegree[v] += 1
+    for u, v in _ordering_edges(app):
+        successors.setdefault(u, []).append(v)
+        indegree[v] += 1
     heap = [index[p] for p, d in indegree.items() if d == 0]
     heapq.heapify(heap)
     paths = list(app.instances)
@@ -85,13 +106,13 @@ def _kahn(app: Application, graph) -> tuple:
 
 def check_acyclic(app: Application, graph=None) -> None:
     """Raise InputError naming one cycle (in a stable order) if required imports form one."""
-    graph = graph if graph is not None else application_graph(app)
-    _order, left = _kahn(app, graph)
+    _order, left = _kahn(app)
     if not left:
         return
+    graph = graph if graph is not None else application_graph(app)
     order = {path: i for i, path in enumerate(app.instances)}
     stuck = ordering_graph(graph.subgraph(left))
-    cycle = nx.find_cycle(stuck, source=sorted(stuck.nodes, key=order.__getitem__))
+    cycle = _networkx().find_cycle(stuck, source=sorted(stuck.nodes, key=order.__getitem__))
     first = min(range(len(cycle)), key=lambda i: order[cycle[i][0]])   # start from the earliest instance
     cycle = cycle[first:] + cycle[:first]
     steps = [_describe_edge(app, graph, edge[0], edge[1]) for edge in cycle]
@@ -111,7 +132,7 @@ def _describe_edge(app: Application, graph, exporter: str, importer: str) -> str
 
 def topological_order(app: Application, graph=None) -> list:
     """Paths in an order that respects containment and required imports; ties by declaration."""
-    order, left = _kahn(app, graph if graph is not None else application_graph(app))
+    order, left = _kahn(app)
     if left:
         check_acyclic(app, graph)
     return order
@@ -130,4 +151,4 @@ def affected_by_stop(app: Application, path: str, graph=None) -> set:
     ordering = ordering_graph(graph)
     if path not in ordering:
         return set(app.subtree(path)) - {path}
-    return (nx.descendants(ordering, path) | set(app.descendants(path)))
+    return _networkx().descendants(ordering, path) | set(app.descendants(path))

@@ -18,13 +18,15 @@ import traceback
 
 from .errors import StoreError
 
-try:
-    import psycopg
-except ImportError:
-    psycopg = None
-    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
-else:
-    PSYCOPG_IMPORT_ERROR = None
+
+def load_psycopg():
+    """``(psycopg module or None, import traceback or None)``, imported on first use only: psycopg
+    costs 0.1-0.3 s to import, which every module run on a SQLite store would otherwise pay."""
+    try:
+        import psycopg  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None, traceback.format_exc()
+    return psycopg, None
 
 DEFAULT_STORE = os.path.join("~", ".local", "state", "appgraph", "appgraph.db")
 
@@ -103,6 +105,7 @@ class PostgreSQLBackend:
     dialect = "postgresql"
 
     def __init__(self, dsn: str):
+        psycopg, _error = load_psycopg()
         if psycopg is None:
             raise StoreError("a postgresql:// store needs the Python package 'psycopg' (pip install 'psycopg[binary]')")
         try:

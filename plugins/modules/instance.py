@@ -37,7 +37,7 @@ options:
     description:
       - When V(true), the task waits (polling the store every second) until the instance is in the state
         asked for, an operation fails, or O(timeout) passes; it then fails, saying what the instance still
-        waits for. Without O(timeout) it waits as long as it takes, and another task, playbook or process must
+        waits for. Without O(timeout) it waits up to an hour; meanwhile another task, playbook or process must
         start what the instance waits for (its parent, or an exporter of a required import).
       - When V(false), an instance left V(waiting_for_ancestor) or V(unresolved) is reported
         (RV(instance.state) and RV(msg)) without failing the task; it starts by itself later, when a later
@@ -46,7 +46,8 @@ options:
     default: true
   timeout:
     description:
-      - Seconds the task may take, waiting included. No limit when not set (each operation still has its own).
+      - Seconds the task may take, waiting included. When not set, one hour if O(wait_for_ancestors=true),
+        else no limit (each operation still has its own).
     type: float
 extends_documentation_fragment:
   - appgraph.lifecycle.store

@@ -15,16 +15,24 @@ from typing import Any, Mapping
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import PermanentError
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import Provider
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.ec2 import Ec2Provider  # boto3 guarded there
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
 
 ENTRY_POINT_GROUP = "appgraph.providers"
 
-# One line per built-in provider.
-BUILTINS: Mapping[str, type[Provider]] = {
-    Ec2Provider.name: Ec2Provider,
-    LocalProvider.name: LocalProvider,
-}
+
+def _ec2() -> type[Provider]:
+    # Imported when asked for: boto3 takes 0.15 s to import, which every run without ec2 would pay.
+    # (Ansible's packager finds imports inside functions too, so a module still ships ec2.py.)
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.ec2 import Ec2Provider
+    return Ec2Provider
+
+
+def _local() -> type[Provider]:
+    return LocalProvider
+
+
+# One line per built-in provider: name -> the function that gives its class.
+BUILTINS: Mapping[str, Any] = {"ec2": _ec2, "local": _local}
 
 
 def get_provider(name: str, options: Mapping[str, Any] | None = None) -> Provider:
@@ -35,7 +43,7 @@ def get_provider(name: str, options: Mapping[str, Any] | None = None) -> Provide
 def provider_class(name: str) -> type[Provider]:
     """The class of the provider called ``name``; ``PermanentError`` naming the valid ones if none."""
     if name in BUILTINS:
-        return BUILTINS[name]
+        return BUILTINS[name]()
     entry = _entry_points().get(name)
     if entry is None:
         raise PermanentError("unknown provider %r; valid providers: %s" % (name, ", ".join(provider_names())))
