@@ -75,6 +75,8 @@ cache: true
 cache_timeout: 300
 """
 
+import json
+
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -102,26 +104,37 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             use_cache = self.get_option("cache")
             hosts = None
             if use_cache and cache:
-                hosts = self._cache.get(cache_key)
+                cached = self._cache.get(cache_key)
+                # Kept as one JSON string: Ansible's cache decodes nested data object by object
+                # (0.4 s for 300 hosts); the standard decoder reads the string in milliseconds.
+                hosts = json.loads(cached) if isinstance(cached, str) else None
             if hosts is None:
                 with Store(self.get_option("store")) as store:
                     hosts = inventory_hosts(store, providers)
                 if use_cache:
-                    self._cache[cache_key] = hosts
+                    self._cache[cache_key] = json.dumps(hosts)
         except AppGraphError as exc:
             raise AnsibleParserError("appgraph servers inventory %s: %s" % (path, exc)) from exc
         self._populate(hosts)
 
     def _populate(self, hosts):
         strict = self.get_option("strict")
+        compose, groups, keyed = self.get_option("compose"), self.get_option("groups"), self.get_option("keyed_groups")
+        made = {}
         for host in hosts:
             name = host["name"]
             self.inventory.add_host(name)
             for group in host["groups"]:
-                self.inventory.add_child(self.inventory.add_group(group), name)
+                if group not in made:
+                    made[group] = self.inventory.add_group(group)
+                self.inventory.add_child(made[group], name)
             for key, value in host["vars"].items():
                 if value is not None:
                     self.inventory.set_variable(name, key, value)
-            self._set_composite_vars(self.get_option("compose"), host["vars"], name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), host["vars"], name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host["vars"], name, strict=strict)
+            # Constructed options cost a templar pass per host: only when the file asks for them.
+            if compose:
+                self._set_composite_vars(compose, host["vars"], name, strict=strict)
+            if groups:
+                self._add_host_to_composed_groups(groups, host["vars"], name, strict=strict)
+            if keyed:
+                self._add_host_to_keyed_groups(keyed, host["vars"], name, strict=strict)
