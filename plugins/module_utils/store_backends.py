@@ -28,6 +28,7 @@ def load_psycopg():
         return None, traceback.format_exc()
     return psycopg, None
 
+
 DEFAULT_STORE = os.path.join("~", ".local", "state", "appgraph", "appgraph.db")
 
 

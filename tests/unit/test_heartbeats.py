@@ -54,7 +54,10 @@ def started(tmp_path):
 def test_three_missed_periods_make_a_problem_and_a_heartbeat_heals(started):
     store, app = started
     beats = Beats()
-    factory = lambda name, options: beats   # noqa: E731
+
+    def factory(_name, _options):
+        return beats
+
     beats.last = 1000.0
     assert check_heartbeats(store, app, now=1025.0, provider_factory=factory) == {}      # 2.5 periods
     assert check_heartbeats(store, app, now=1031.0, provider_factory=factory) == {"/vm": "problem"}
