@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -20,6 +21,7 @@ import _common  # noqa: F401 pylint: disable=unused-import
 import yaml
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.converge import Converger
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import lifecycle as lc
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.plan import settle
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
@@ -47,17 +49,21 @@ def document(vms: int, latency: float) -> dict:
     }
 
 
-def run(folder: str, doc: dict, parallelism: int) -> float:
+def run(folder: str, doc: dict, parallelism: int) -> tuple:
+    """(whole request, makespan): the request includes reading the model and the store; the
+    makespan runs from the first operation's start to the last one's end."""
     path = os.path.join(folder, "app-%d.app.yml" % parallelism)
     with open(path, "w") as out:
         yaml.safe_dump(doc, out)
     with Store(os.path.join(folder, "store-%d.db" % parallelism)) as store:
         engine.add_application(store, path)
         start = time.perf_counter()
-        result = engine.converge_application(store, "makespan", "started", parallelism=parallelism)
+        app = engine.stored_application(store, "makespan")
+        result = Converger(store, app, parallelism=parallelism).run("start_all")
         elapsed = time.perf_counter() - start
-        assert not result["failed_operations"], result["failed_operations"]
-    return elapsed
+        if result.failed:
+            sys.exit("operations failed: %s" % [op.as_dict() for op in result.failed][:3])
+    return elapsed, result.makespan
 
 
 def main() -> None:
@@ -76,9 +82,10 @@ def main() -> None:
     print("application: %d instances, %d operations, %d waves, widest wave %d, latency %.0f ms"
           % (len(app.instances), len(plan.operations), plan.waves, width, args.latency * 1000))
     print("critical path (waves x latency):        %.3f s" % bound)
-    elapsed = run(folder, doc, parallelism=max(width, 1))
-    print("driver, parallelism %-4d                  %.3f s  = %.3f x the critical path (target <= 1.05)"
-          % (width, elapsed, elapsed / bound))
+    elapsed, makespan = run(folder, doc, parallelism=max(width, 1))
+    print("driver, parallelism %-4d, makespan        %.3f s  = %.3f x the critical path (target <= 1.05)"
+          % (width, makespan, makespan / bound))
+    print("  the whole request (model + store + makespan) %.3f s  = %.3f x" % (elapsed, elapsed / bound))
     level = plan.waves * args.latency       # a barrier per wave, each wave as long as its op
     print("level-by-level (one barrier per wave):   >= %.3f s (equals the bound when every operation "
           "takes the same time; see bench/makespan.py for mixed latencies)" % level)
@@ -86,8 +93,8 @@ def main() -> None:
         print("sequential (parallelism 1):              ~%.3f s (operations x latency)"
               % (len(plan.operations) * args.latency))
     else:
-        seq = run(folder, doc, parallelism=1)
-        print("sequential (parallelism 1):              %.3f s  = %.1f x" % (seq, seq / bound))
+        seq = run(folder, doc, parallelism=1)[1]
+        print("sequential (parallelism 1), makespan:    %.3f s  = %.1f x" % (seq, seq / bound))
 
 
 def _waves(snap, plan):

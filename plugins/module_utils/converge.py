@@ -159,10 +159,12 @@ class Converger:
             step, data, freed = compute()
             if caught_up:
                 step = _merge(caught_up, step)
-            for path, columns in data.items():
-                tx.write_data(path, **columns)
-            tx.release_leases(freed, self.owner)
-            tasks = self._announce(tx, step)
+            tx.release_leases(freed, self.owner)     # before _announce: a path may get its next operation
+            chosen: dict = {}
+            tasks = self._announce(tx, step, chosen)
+            for path, columns in chosen.items():
+                data.setdefault(path, {}).update(columns)
+            tx.write_data_many(data)
             tx.write_states(step.changes)
             tx.append_events([(e.path, e.kind, e.data) for e in step.events])
         self.version = tx.version_after
@@ -199,8 +201,9 @@ class Converger:
         snap.apply(more)
         return _merge(step, more), {}, []
 
-    def _announce(self, tx, step: lc.Step) -> list:
-        """Leases and context for each operation of ``step``; updates wait for a busy path."""
+    def _announce(self, tx, step: lc.Step, chosen: dict) -> list:
+        """Leases and context for each operation of ``step``; updates wait for a busy path.
+        ``chosen`` gets the exports chosen for each deploy (written by the caller)."""
         tasks = []
         for op in step.operations:
             if op.path in self.mine:
@@ -208,7 +211,7 @@ class Converger:
                     self.deferred.add(op.path)
                 continue
             if op.kind == lc.DEPLOY:
-                self._choose_exports(tx, op.path)
+                chosen[op.path] = {"exports": self._choose_exports(op.path)}
             tasks.append(Task(op.path, (op, self._context(op))))
             self.mine.add(op.path)
         if tasks:
@@ -276,7 +279,7 @@ class Converger:
             path = self.app.instances[path].parent
         return path
 
-    def _choose_exports(self, tx, path: str) -> None:
+    def _choose_exports(self, path: str) -> dict:
         """Before a deploy: the server's address for ``ip`` and a port for each ``{random: port}``."""
         inst = self.app.instances[path]
         current = dict(self.values.exports.get(path) or {})
@@ -297,7 +300,7 @@ class Converger:
             first = next(v for k, v in values.items() if k.split(".", 1)[1] == var)
             values.update({k: first for k in values if k.split(".", 1)[1] == var})
         self.values.exports[path] = values
-        tx.write_data(path, exports=values)
+        return values
 
     def _context(self, op: lc.Operation) -> OperationContext:
         inst = self.app.instances[op.path]

@@ -266,15 +266,25 @@ class Transaction:
 
     def write_data(self, path: str, **columns) -> None:
         """Write JSON columns of one instance: ``exports``, ``runtime``, ``applied_imports``."""
+        self.write_data_many({path: columns})
+
+    def write_data_many(self, rows: dict) -> None:
+        """``{path: {column: value}}`` for the JSON columns; one statement per set of columns."""
         allowed = {"exports", "runtime", "applied_imports"}
-        unknown = set(columns) - allowed
-        if unknown:
-            raise ValueError("unknown instance columns %s" % sorted(unknown))
-        sets = ", ".join("%s = ?" % name for name in sorted(columns))
-        values = [json.dumps(columns[name], sort_keys=True) for name in sorted(columns)]
-        self.db.execute("UPDATE instances SET %s, changed_version = ?, updated_at = ? WHERE application = ? "
-                        "AND path = ?" % sets, values + [self.next_version, self.now, self.application, path])
-        self._dirty = True
+        batches: dict = {}
+        for path, columns in rows.items():
+            unknown = set(columns) - allowed
+            if unknown:
+                raise ValueError("unknown instance columns %s" % sorted(unknown))
+            names = tuple(sorted(columns))
+            batches.setdefault(names, []).append(
+                [json.dumps(columns[name], sort_keys=True) for name in names]
+                + [self.next_version, self.now, self.application, path])
+        for names, values in batches.items():
+            sets = ", ".join("%s = ?" % name for name in names)
+            self.db.executemany("UPDATE instances SET %s, changed_version = ?, updated_at = ? WHERE application = ? "
+                                "AND path = ?" % sets, values)
+            self._dirty = True
 
     def heartbeat(self, path: str, at: float) -> None:
         self.db.execute("UPDATE instances SET last_heartbeat = ? WHERE application = ? AND path = ?",
