@@ -101,4 +101,18 @@ MIGRATIONS[2] = {
     "postgresql": [_SERVERS_V2 % "BIGSERIAL PRIMARY KEY"] + _SERVERS_INDEXES_V2,
 }
 
+# 3: server pools (pools.py). One row per server type (pool): the provider it was first used with
+# and the counter that names its servers ``<type>-<n>`` (never reused, so a name never comes back
+# with an old client token). An index for reconcile: rows by status and age (hanging, prune).
+_SERVER_TYPES_V3 = """CREATE TABLE server_types (
+        name TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        provider_identity TEXT,
+        next_number BIGINT NOT NULL DEFAULT 1,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    )"""
+_V3 = [_SERVER_TYPES_V3, "CREATE INDEX servers_status_age ON servers (status, status_changed_at)"]
+MIGRATIONS[3] = {"sqlite": list(_V3), "postgresql": list(_V3)}
+
 LATEST = max(MIGRATIONS)
