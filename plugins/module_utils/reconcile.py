@@ -13,6 +13,11 @@
    ``hanging`` (its event carries the status it was in).
 3. **prune**: ``deleted`` rows whose status changed more than ``prune_after`` seconds ago (strictly
    older) are removed. Their events stay: the outbox is append-only.
+4. **applications** (unless ``applications=False``): for each application in the store, the
+   servers' heartbeats are read (a silent root becomes ``problem``, a heard one heals), then the
+   work that waits is carried on: instances whose desired state was not reached (waiting for an
+   ancestor or an import that is there now, or left half-done by a run that died) get their
+   operations. This is what makes desired states survive the process that asked for them.
 
 In check mode nothing is written and no provider is asked: the rows that would be marked hanging
 and pruned are listed, and the pending ones counted.
@@ -22,7 +27,10 @@ from __future__ import annotations
 
 import time
 
+from .converge import Converger
+from .engine import stored_application
 from .errors import InputError
+from .heartbeats import check_heartbeats
 from .providers.registry import get_provider
 from .servers import DELETED, RUNNING, TRANSITIVE, ServerService
 from .store import Store
@@ -33,7 +41,8 @@ PRUNE_AFTER = 7 * 86400.0
 
 def reconcile(store_dsn: str | None = None, now: float | None = None, hanging_after: float = HANGING_AFTER,
               prune_after: float = PRUNE_AFTER, provider_factory=get_provider, provider_options: dict | None = None,
-              check_mode: bool = False, clock=time.time) -> dict:
+              check_mode: bool = False, clock=time.time, applications: bool = True,
+              parallelism: int = 10) -> dict:
     """One housekeeping pass; returns ``{advanced, hanging, pruned, pending, summary, changed}``.
 
     ``advanced``, ``hanging``: lists of ``{name, status}`` (the status reached); ``pruned``: names;
@@ -60,7 +69,8 @@ def reconcile(store_dsn: str | None = None, now: float | None = None, hanging_af
                 % ", ".join("?" * len(TRANSITIVE)), sorted(TRANSITIVE) + [now - hanging_after])]
             pruned = sorted(n for (n,) in store.db.query(
                 "SELECT name FROM servers WHERE status = ? AND status_changed_at < ?", (DELETED, now - prune_after)))
-            return _summary([], hanging, pruned, pending)
+            apps = _applications(store, None, factory, True, parallelism) if applications else []
+            return _summary([], hanging, pruned, pending, apps)
 
     service = ServerService(store_dsn, provider_factory=factory, clock=lambda: now, hanging_after=hanging_after)
     advanced = [{"name": r.name, "status": r.status} for r in service.verify_pending(now)]
@@ -70,10 +80,35 @@ def reconcile(store_dsn: str | None = None, now: float | None = None, hanging_af
             pruned = sorted(n for (n,) in tx.db.query(
                 "DELETE FROM servers WHERE status = ? AND status_changed_at < ? RETURNING name",
                 (DELETED, now - prune_after)))
-    return _summary(advanced, hanging, pruned, pending)
+        apps = _applications(store, now, factory, False, parallelism) if applications else []
+    return _summary(advanced, hanging, pruned, pending, apps)
 
 
-def _summary(advanced: list, hanging: list, pruned: list, pending: int) -> dict:
+def _applications(store: Store, now, provider_factory, check_mode: bool, parallelism: int) -> list:
+    """Heartbeats, then the waiting work of every application; one entry per application that
+    had something to do: ``{application, problems, healed, operations, failed}``."""
+    out = []
+    for name in store.application_names():
+        app = stored_application(store, name)
+        beats = {} if check_mode else check_heartbeats(store, app, now=now, provider_factory=provider_factory)
+        converger = Converger(store, app, parallelism=parallelism)
+        if check_mode:
+            operations = [{"operation": op.kind, "path": op.path, "planned": True}
+                          for op in converger.plan(None).operations]
+        else:
+            operations = [op.as_dict() for op in converger.run(None).operations]
+        if beats or operations:
+            out.append({"application": name, "operations": operations,
+                        "problems": sorted(p for p, s in beats.items() if s == "problem"),
+                        "healed": sorted(p for p, s in beats.items() if s != "problem"),
+                        "failed": [op for op in operations if op.get("ok") is False]})
+    return out
+
+
+def _summary(advanced: list, hanging: list, pruned: list, pending: int, applications: list) -> dict:
     return {"advanced": advanced, "hanging": hanging, "pruned": pruned, "pending": pending,
-            "summary": {"advanced": len(advanced), "hanging": len(hanging), "pruned": len(pruned)},
-            "changed": bool(advanced or hanging or pruned)}
+            "applications": applications,
+            "summary": {"advanced": len(advanced), "hanging": len(hanging), "pruned": len(pruned),
+                        "operations": sum(len(a["operations"]) for a in applications)},
+            "changed": bool(advanced or hanging or pruned or any(a["operations"] or a["problems"] or a["healed"]
+                                                                 for a in applications))}

@@ -75,7 +75,7 @@ _COLUMNS = ("id", "name", "server_type", "provider", "provider_options", "provid
             "client_token", "generation", "status", "previous_status", "address", "tags", "application",
             "instance_path", "error", "created_at", "updated_at", "status_changed_at", "reboot_requested")
 _JSON_COLUMNS = ("provider_options", "tags")
-_SELECT = "SELECT %s FROM servers" % ", ".join(_COLUMNS)
+SELECT_SERVERS = "SELECT %s FROM servers" % ", ".join(_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def client_token(name: str, generation: int) -> str:
     return "appgraph-" + hashlib.sha256(("%s\0%d" % (name, generation)).encode()).hexdigest()[:40]
 
 
-def _row(values) -> ServerRow:
+def server_row(values) -> ServerRow:
     data = dict(zip(_COLUMNS, values))
     for key in _JSON_COLUMNS:
         data[key] = json.loads(data[key]) if data[key] else {}
@@ -188,9 +188,15 @@ class ServerService:
         with self._store() as store:
             return _read(store, name)
 
+    def resume(self, name: str, deadline: float | None = None) -> ServerRow:
+        """Drive the existing row ``name`` to running (what ``start`` does once its row exists),
+        for callers that wrote the row themselves in a transaction of their own (pools)."""
+        with self._store() as store:
+            return _Run(self, store).drive(name, RUNNING, deadline)
+
     def rows(self, server_type: str | None = None, statuses=None, application: str | None = None) -> list:
         """Rows, oldest first, optionally of one pool, in some statuses, of one application."""
-        sql, params = _SELECT + " WHERE 1 = 1", []
+        sql, params = SELECT_SERVERS + " WHERE 1 = 1", []
         if server_type is not None:
             sql += " AND server_type = ?"
             params.append(server_type)
@@ -202,7 +208,7 @@ class ServerService:
             sql += " AND status IN (%s)" % ", ".join("?" * len(statuses)) if statuses else " AND 1 = 0"
             params.extend(statuses)
         with self._store() as store:
-            return [_row(r) for r in store.db.query(sql + " ORDER BY created_at, id", params)]
+            return [server_row(r) for r in store.db.query(sql + " ORDER BY created_at, id", params)]
 
     # -- flows ------------------------------------------------------------------------------------
 
@@ -255,8 +261,8 @@ class ServerService:
         changed = []
         with self._store(now) as store:
             run = _Run(self, store)
-            rows = [_row(r) for r in store.db.query(
-                _SELECT + " WHERE status IN (%s) OR (status = ? AND reboot_requested = 1) ORDER BY id"
+            rows = [server_row(r) for r in store.db.query(
+                SELECT_SERVERS + " WHERE status IN (%s) OR (status = ? AND reboot_requested = 1) ORDER BY id"
                 % ", ".join("?" * len(TRANSITIVE)), sorted(TRANSITIVE) + [RUNNING])]
             for row in rows:
                 try:
@@ -278,8 +284,8 @@ class ServerService:
         marked = []
         with self._store(now) as store:
             run = _Run(self, store)
-            rows = [_row(r) for r in store.db.query(
-                _SELECT + " WHERE status IN (%s) AND status_changed_at <= ? ORDER BY id"
+            rows = [server_row(r) for r in store.db.query(
+                SELECT_SERVERS + " WHERE status IN (%s) AND status_changed_at <= ? ORDER BY id"
                 % ", ".join("?" * len(TRANSITIVE)), sorted(TRANSITIVE) + [now - limit])]
             for row in rows:
                 error = "still %s after %g s" % (row.status, now - row.status_changed_at)
@@ -290,8 +296,8 @@ class ServerService:
 
 
 def _read(store: Store, name: str) -> ServerRow | None:
-    rows = store.db.query(_SELECT + " WHERE name = ?", (name,))
-    return _row(rows[0]) if rows else None
+    rows = store.db.query(SELECT_SERVERS + " WHERE name = ?", (name,))
+    return server_row(rows[0]) if rows else None
 
 
 class _Run:
@@ -324,12 +330,12 @@ class _Run:
                 "client_token, generation, status, tags, application, instance_path, created_at, updated_at, "
                 "status_changed_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
                 (name, params["server_type"], params["provider"],
-                 _db_value("provider_options", params["provider_options"]),
-                 params["provider_identity"], client_token(name, 0), NEW, _db_value("tags", params["tags"]),
+                 db_value("provider_options", params["provider_options"]),
+                 params["provider_identity"], client_token(name, 0), NEW, db_value("tags", params["tags"]),
                  params["application"], params["instance_path"], tx.now, tx.now, tx.now))
             row = _read(self.store, name)
             if cur.rowcount == 1:
-                tx.append_events([(name, EVENT_KINDS[NEW], _event_data(row))])
+                tx.append_events([(name, EVENT_KINDS[NEW], event_data(row))])
                 return row
         if row.status != DELETED:
             if (row.provider, row.provider_identity) != (params["provider"], params["provider_identity"]):
@@ -346,7 +352,7 @@ class _Run:
         with self.store.transaction(row.application) as tx:
             values = dict(columns, updated_at=tx.now)
             tx.db.execute("UPDATE servers SET %s WHERE id = ?" % ", ".join("%s = ?" % k for k in values),
-                          [_db_value(k, v) for k, v in values.items()] + [row.id])
+                          [db_value(k, v) for k, v in values.items()] + [row.id])
         return replace(row, **values)
 
     def transition(self, row: ServerRow, status: str, **columns) -> ServerRow | None:
@@ -358,11 +364,11 @@ class _Run:
             cur = tx.db.execute(
                 "UPDATE servers SET %s WHERE id = ? AND status = ? AND generation = ?"
                 % ", ".join("%s = ?" % k for k in values),
-                [_db_value(k, v) for k, v in values.items()] + [row.id, row.status, row.generation])
+                [db_value(k, v) for k, v in values.items()] + [row.id, row.status, row.generation])
             if cur.rowcount != 1:
                 return None                 # another process moved it: the caller re-reads
             new = replace(row, **values)
-            tx.append_events([(row.name, EVENT_KINDS[status], _event_data(new))])
+            tx.append_events([(row.name, EVENT_KINDS[status], event_data(new))])
         return new
 
     def fail(self, row: ServerRow, action: str, exc: BaseException):
@@ -530,7 +536,7 @@ class _Run:
         service.sleep(delay)
 
 
-def _db_value(key: str, value):
+def db_value(key: str, value):
     if key in _JSON_COLUMNS:
         return json.dumps(value, sort_keys=True)
     if key == "reboot_requested":
@@ -538,7 +544,7 @@ def _db_value(key: str, value):
     return value
 
 
-def _event_data(row: ServerRow) -> dict:
+def event_data(row: ServerRow) -> dict:
     data = {"server": row.name, "status": row.status, "previous": row.previous_status, "provider": row.provider,
             "provider_id": row.provider_id, "address": row.address, "server_type": row.server_type,
             "instance_path": row.instance_path, "generation": row.generation}

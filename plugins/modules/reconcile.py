@@ -38,11 +38,24 @@ options:
         C(aws_access_key_id) and C(aws_secret_access_key) (see the examples).
       - Without them a provider uses its default chain (for V(ec2) the environment, then the AWS profile).
     type: dict
+  applications:
+    description:
+      - Also look after every application in the store - read its servers' heartbeats (a root silent for three
+        periods becomes V(problem), a heard one heals) and carry on the work that waits (instances waiting
+        for an ancestor or an import that is there now, operations left half-done by a run that died).
+    type: bool
+    default: true
+  parallelism:
+    description: How many operations of one application may run at once while carrying on its work.
+    type: int
+    default: 10
 extends_documentation_fragment:
   - appgraph.lifecycle.store
 attributes:
   check_mode:
-    description: Lists the servers that would be marked hanging and pruned, and counts the pending ones, without writing or calling a provider.
+    description: >-
+      Lists the servers that would be marked hanging and pruned, counts the pending ones, and plans the
+      applications' waiting work, without writing or calling a provider.
     support: full
   diff_mode:
     description: Returns no diff; RV(advanced), RV(hanging) and RV(pruned) say what changed.
@@ -109,11 +122,40 @@ pending:
   returned: always
   type: int
   sample: 3
+applications:
+  description:
+    - The applications that had something to do (unless O(applications=false)) - roots whose heartbeats
+      stopped or came back, and the operations run to carry on waiting work (planned ones in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"application": "shop", "problems": [], "healed": [], "failed": [],
+            "operations": [{"operation": "start", "path": "/vm/api", "ok": true, "duration": 0.2}]}]
+  contains:
+    application:
+      description: Name of the application.
+      type: str
+    problems:
+      description: Root instances that became V(problem) (no heartbeat for three periods).
+      type: list
+      elements: str
+    healed:
+      description: Root instances back to V(deployed_started) after a heartbeat.
+      type: list
+      elements: str
+    operations:
+      description: Operations run (or planned), each with O(operation), O(path) and, when run, C(ok) and C(duration).
+      type: list
+      elements: dict
+    failed:
+      description: The operations that failed, with their C(error).
+      type: list
+      elements: dict
 summary:
-  description: How many servers were advanced, marked hanging and pruned.
+  description: How many servers were advanced, marked hanging and pruned, and how many application operations ran.
   returned: always
   type: dict
-  sample: {"advanced": 1, "hanging": 1, "pruned": 2}
+  sample: {"advanced": 1, "hanging": 1, "pruned": 2, "operations": 3}
 error_kind:
   description: Class of the engine error when the task failed on one.
   returned: on failure caused by the engine refusing the request
@@ -131,6 +173,8 @@ def main():
         hanging_after=dict(type="float", default=600),
         prune_after=dict(type="float", default=604800),
         provider_options=dict(type="dict", no_log=True),
+        applications=dict(type="bool", default=True),
+        parallelism=dict(type="int", default=10),
     )
     module = AppGraphModule(argument_spec)
     params = module.params
@@ -139,8 +183,15 @@ def main():
         module.no_log_values.difference_update(public_values(provider, options if isinstance(options, dict) else {}))
     module.run(lambda store: reconcile(store.dsn, hanging_after=params["hanging_after"],
                                        prune_after=params["prune_after"], provider_options=params["provider_options"],
-                                       check_mode=module.check_mode),
-               outcome=lambda result: None)
+                                       check_mode=module.check_mode, applications=params["applications"],
+                                       parallelism=params["parallelism"]),
+               outcome=_failed_operations)
+
+
+def _failed_operations(result):
+    failed = ["%s: %s %s: %s" % (a["application"], op["operation"], op["path"], op.get("error", "failed"))
+              for a in result["applications"] for op in a["failed"]]
+    return "%d operation(s) failed:\n%s" % (len(failed), "\n".join(failed)) if failed else None
 
 
 if __name__ == "__main__":

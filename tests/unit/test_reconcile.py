@@ -60,7 +60,7 @@ def test_prune_removes_deleted_rows_really_older_than_prune_after(dsn, world):
     assert result["pruned"] == [] and rows(dsn) == {"web-1": "deleted", "web-2": "deleted", "web-3": "running"}
     clock.now += 1 * DAY                                    # day 8: web-1 8 days old, web-2 7 days
     result = run()
-    assert result["pruned"] == ["web-1"] and result["summary"] == {"advanced": 0, "hanging": 0, "pruned": 1}
+    assert result["pruned"] == ["web-1"] and result["summary"] == {"advanced": 0, "hanging": 0, "pruned": 1, "operations": 0}
     assert rows(dsn) == {"web-2": "deleted", "web-3": "running"}
     assert [e.kind for e in events_of(dsn, "web-1")][-1] == "deleted"     # the outbox keeps its events
     assert run(prune_after=6 * DAY)["pruned"] == ["web-2"]
@@ -123,3 +123,38 @@ def test_provider_options_reach_the_providers_not_the_rows(dsn, world):
 def test_bad_durations_are_refused(dsn):
     with pytest.raises(InputError, match="prune_after: must be a number of seconds"):
         reconcile(dsn, prune_after=-1)
+
+
+def test_reconcile_finishes_what_a_dead_run_left_half_done(tmp_path):
+    """Desired states outlive the process that asked: an instance left ``deploying`` by a run that
+    died is planned in check mode, then deployed and started by reconcile."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.states import InstanceState
+    doc = {"application": "later", "components": {"VM": {"installer": "noop", "children": ["Web"]},
+                                                  "Web": {"installer": "noop"}},
+           "instances": [{"name": "vm", "component": "VM", "children": [{"name": "web", "component": "Web"}]}]}
+    path = tmp_path / "later.app.yml"
+    path.write_text(json.dumps(doc))
+    dsn = str(tmp_path / "store.db")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    with Store(dsn) as store:
+        engine.add_application(store, str(path))
+        engine.converge_application(store, "later", "deployed", instance_path="/vm")
+        with store.transaction("later") as tx:     # what a run that died right after announcing leaves
+            tx.write_states({"/vm/web": InstanceState("deploying", "deployed_started", "not_deployed")})
+            tx.take_leases(["/vm/web"], "%s:%s:gone" % (socket.gethostname(), dead), tx.now + 3600)
+    planned = reconcile(dsn, check_mode=True)
+    assert [(op["operation"], op["path"]) for a in planned["applications"] for op in a["operations"]] == \
+        [("deploy", "/vm/web"), ("start", "/vm/web")]
+    with Store(dsn) as store:
+        assert store.instance_rows("later")["/vm/web"].state.state == "deploying"    # check mode wrote nothing
+    done = reconcile(dsn)
+    assert done["summary"]["operations"] == 2 and done["changed"]
+    with Store(dsn) as store:
+        assert store.instance_rows("later")["/vm/web"].state.state == "deployed_started"
+    assert reconcile(dsn)["changed"] is False

@@ -79,6 +79,7 @@ class Option:
     minimum: float | None = None
     above_minimum: bool = False  # True: the value must be strictly greater than ``minimum``
     doc: str = ""
+    secret: bool = False         # a credential: never stored, masked in task output
 
 
 def validate_options(provider: str, declared: Mapping[str, Option], options: Mapping[str, Any] | None) -> dict:

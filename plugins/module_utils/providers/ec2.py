@@ -112,9 +112,9 @@ class Ec2Provider(Provider):
         "wait_for_status_checks": Option(bool, False,
                                          doc="has_started also waits for the status checks to be ok"),
         "account": Option(str, None, doc="label of the account in identity(); default: STS's account id"),
-        "aws_access_key_id": Option(str, None, doc="credentials (default: boto3's chain)"),
-        "aws_secret_access_key": Option(str, None, doc="credentials (default: boto3's chain)"),
-        "aws_session_token": Option(str, None, doc="credentials (default: boto3's chain)"),
+        "aws_access_key_id": Option(str, None, doc="credentials (default: boto3's chain)", secret=True),
+        "aws_secret_access_key": Option(str, None, doc="credentials (default: boto3's chain)", secret=True),
+        "aws_session_token": Option(str, None, doc="credentials (default: boto3's chain)", secret=True),
         "profile": Option(str, None, doc="profile of the AWS config files"),
     })
 
