@@ -46,7 +46,9 @@ extends_documentation_fragment:
   - inventory_cache
 notes:
   - Host variables are C(ansible_host) (the server's address), C(appgraph_provider), C(appgraph_provider_id),
-    C(appgraph_status), C(appgraph_server_type), and, for a server carrying an application,
+    C(appgraph_status) (the store's status of the server - V(running), V(rebooting), V(hanging), ... - or the
+    provider's word for a server the store does not know), C(appgraph_provider_state) (the provider's word),
+    C(appgraph_server_type) (its pool), and, for a server carrying an application,
     C(appgraph_application), C(appgraph_component), C(appgraph_instance_path), C(appgraph_instance_state) and
     C(appgraph_exports) (instance path -> exported values, for the root and everything it contains).
   - Servers of the C(local) provider get C(ansible_connection=local).

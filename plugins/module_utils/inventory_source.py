@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .servers import DELETED, SELECT_SERVERS, server_row
 from .store_backends import redact, resolve_dsn
 
 LOCAL_PROVIDERS = ("local",)
@@ -101,22 +102,39 @@ def inventory_hosts(store, providers) -> list:
     servers' names; a name two providers both use gets ``@<provider>`` appended for the second.
     """
     roots = application_roots(store)
+    rows = server_rows(store)
     hosts, seen = [], set()
     for provider_name, provider in providers:
         for server in sorted(provider.list_servers(), key=lambda s: (s.name, s.provider_id)):
             name = server.name if server.name not in seen else "%s@%s" % (server.name, provider_name)
             seen.add(name)
-            hosts.append(_host(name, provider_name, server, _match(roots, provider_name, server)))
+            row = rows.get((provider_name, server.provider_id)) or rows.get((provider_name, server.name))
+            hosts.append(_host(name, provider_name, server, _match(roots, provider_name, server), row))
     return hosts
 
 
-def _host(name: str, provider_name: str, server, root: dict | None) -> dict:
-    server_type = server_type_of(server)
+def server_rows(store) -> dict:
+    """The store's live server rows (Spatie's statuses, the pool), by (provider, provider id) and
+    by (provider, name): one query."""
+    out = {}
+    for row in (server_row(r) for r in store.db.query(SELECT_SERVERS + " WHERE status <> ?", (DELETED,))):
+        out[(row.provider, row.name)] = row
+        if row.provider_id:
+            out[(row.provider, row.provider_id)] = row
+    return out
+
+
+def _host(name: str, provider_name: str, server, root: dict | None, row=None) -> dict:
+    # The store's row says where the server is in its flow (running, rebooting, hanging, ...);
+    # the provider's own word is kept beside it.
+    status = row.status if row is not None else server.state
+    server_type = row.server_type if row is not None else server_type_of(server)
     variables = {
         "ansible_host": server.address or (root or {}).get("runtime", {}).get("address"),
         "appgraph_provider": provider_name,
         "appgraph_provider_id": server.provider_id,
-        "appgraph_status": server.state,
+        "appgraph_status": status,
+        "appgraph_provider_state": server.state,
         "appgraph_server_type": server_type,
         "appgraph_application": None,
         "appgraph_component": None,
@@ -124,7 +142,7 @@ def _host(name: str, provider_name: str, server, root: dict | None) -> dict:
         "appgraph_instance_state": None,
         "appgraph_exports": {},
     }
-    groups = ["status_%s" % safe_group_name(server.state)]
+    groups = ["status_%s" % safe_group_name(status)]
     if server_type:
         groups.append("pool_%s" % safe_group_name(server_type))
     if root is not None:
