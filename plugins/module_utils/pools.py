@@ -53,7 +53,7 @@ from .installers.base import InstallerError
 from .providers.registry import get_provider, provider_class
 from .servers import (BACKOFF_INITIAL, BACKOFF_MAX, DELETED, ERRORED, EVENT_KINDS, HANGING, HANGING_AFTER, NEW,
                       REBOOTING, RUNNING, STARTING, STOPPING, ServerService, client_token)
-from .servers import SELECT_SERVERS, ServerRow, db_value, event_data, server_row
+from .servers import SELECT_SERVERS, db_value, event_data, server_row
 from .store import Store
 
 ENSURE, INCREASE, DECREASE, REBOOT, ABSENT = "ensure", "increase", "decrease", "reboot", "absent"

@@ -420,8 +420,8 @@ class _Run:
         backoff = _Backoff(service.backoff_initial, service.backoff_max)
         issued: set = set()     # teardown calls this flow made already (re-made once on resume)
         seen = None
+        row = _read(self.store, name)
         while True:
-            row = _read(self.store, name)
             if row is None:
                 if goal == DELETED:
                     return None
@@ -438,6 +438,10 @@ class _Run:
                 return _read(self.store, name)
             if outcome == _WAIT:
                 self.wait(row, goal, backoff, deadline, retry_after, why)
+                # "Not yet": the row as read is still good. Whatever another process changes
+                # meanwhile shows at this flow's next transition, which compares and sets.
+                continue
+            row = _read(self.store, name)
 
     def step(self, row: ServerRow, goal: str, issued: set, params: dict | None = None) -> str:
         """One move of ``row`` towards ``goal``; raises InstallerError (errored) or _Retry."""

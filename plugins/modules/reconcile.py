@@ -144,7 +144,7 @@ applications:
       type: list
       elements: str
     operations:
-      description: Operations run (or planned), each with O(operation), O(path) and, when run, C(ok) and C(duration).
+      description: Operations run (or planned), each with C(operation), C(path) and, when run, C(ok) and C(duration).
       type: list
       elements: dict
     failed:
