@@ -410,7 +410,9 @@ class Server:
 
     def install(self, component: str, instance_path: str) -> "Recipe":
         files = self.dir / "files" / slug(instance_path)
-        shutil.copytree(COMPONENTS / component, files)
+        # As the script installer does: the shared Service recipes, then the component's own.
+        shutil.copytree(COMPONENTS / "Service", files)
+        shutil.copytree(COMPONENTS / component, files, dirs_exist_ok=True)
         data = self.dir / "data" / slug(instance_path)
         data.mkdir(parents=True)
         return Recipe(self, component, instance_path, files, data)
@@ -610,9 +612,16 @@ def test_update_fails_when_the_service_is_not_running(servers):
 
 # -- the files themselves -------------------------------------------------------------------------
 
-def test_shared_service_sh_copies_are_identical():
-    copies = {c: (COMPONENTS / c / "scripts" / "service.sh").read_bytes() for c in ("Db", "Api", "Lb")}
-    assert copies["Db"] == copies["Api"] == copies["Lb"], "edit one service.sh, copy it to the other components"
+def test_the_services_share_service_sh_through_extends():
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import load_application
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.script import recipe_files
+
+    app = load_application(str(WEBSHOP / "webshop.app.yml"))
+    assert sorted(COMPONENTS.glob("*/scripts/service.sh")) == [COMPONENTS / "Service" / "scripts" / "service.sh"]
+    for name in ("Db", "Api", "Lb"):
+        comp = app.components[name]
+        assert comp.installer == "script" and comp.ancestors == ("Service",)
+        assert os.path.join("scripts", "service.sh") in recipe_files(comp.recipe_dirs)
 
 
 def test_scripts_are_strict_bash():
