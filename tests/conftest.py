@@ -74,3 +74,28 @@ def postgresql_dsn() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return dsn
+
+
+def stop_local_servers(root: str, grace: float = 5.0) -> None:
+    """Stop every agent of the ``local`` provider under ``root`` (asked first, killed after 2 s) and
+    wait, with a deadline, until they are gone: no test leaves a process behind."""
+    import time
+
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
+
+    provider = LocalProvider(root=root, stop_timeout=2.0)
+    servers = provider.list_servers()
+    for server in servers:
+        provider.stop_server(server.provider_id)
+    deadline = time.monotonic() + grace
+    for server in servers:
+        while not provider.has_stopped(server.provider_id) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def local_root(tmp_path) -> str:
+    """A root for the ``local`` provider whose agents are all stopped when the test ends."""
+    root = str(tmp_path / "servers")
+    yield root
+    stop_local_servers(root)

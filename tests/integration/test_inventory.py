@@ -157,11 +157,11 @@ def test_cache_key_changes_with_the_store_and_the_providers(tmp_path):
     assert cache_key_suffix("postgresql://u:secret1@h/db", one) == cache_key_suffix("postgresql://u:secret2@h/db", one)
 
 
-def test_pool_servers_show_the_store_status_and_their_pool(tmp_path):
+def test_pool_servers_show_the_store_status_and_their_pool(tmp_path, local_root):
     """Servers of a pool (no application) are hosts grouped by pool and by the store's status,
     which knows more than the provider (a hanging server still runs, as far as it can tell)."""
     from ansible_collections.appgraph.lifecycle.plugins.module_utils.pools import PoolService
-    root = str(tmp_path / "servers")
+    root = local_root
     dsn = str(tmp_path / "store.db")
     pools = PoolService(dsn, backoff_initial=0.02, backoff_max=0.2)
     provider = LocalProvider(root=root, stop_timeout=2.0)
@@ -179,5 +179,3 @@ def test_pool_servers_show_the_store_status_and_their_pool(tmp_path):
         assert all("pool_web" in h["groups"] and h["vars"]["appgraph_server_type"] == "web" for h in hosts.values())
     finally:
         pools.absent("web", provider="local", provider_options={"root": root}, timeout=60)
-        for left in provider.list_servers():
-            provider.stop_server(left.provider_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
@@ -30,17 +29,8 @@ def stored(store) -> dict:
 
 
 @pytest.fixture
-def root(tmp_path):
-    root = str(tmp_path / "servers")
-    yield root
-    provider = LocalProvider(root=root, stop_timeout=2.0)
-    servers = provider.list_servers()
-    for server in servers:
-        provider.stop_server(server.provider_id)
-    deadline = time.monotonic() + 10
-    for server in servers:
-        while not provider.has_stopped(server.provider_id) and time.monotonic() < deadline:
-            time.sleep(0.01)
+def root(local_root):
+    return local_root
 
 
 def test_a_local_pool_from_a_playbook(tmp_path, root):

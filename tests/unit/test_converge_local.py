@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -72,18 +71,9 @@ def write(path, text):
 
 
 @pytest.fixture
-def root(tmp_path):
+def root(local_root):
     """The local provider's root; every agent still under it at the end is stopped."""
-    path = str(tmp_path / "servers")
-    yield path
-    provider = LocalProvider(root=path, stop_timeout=2.0)
-    servers = provider.list_servers()
-    for server in servers:
-        provider.stop_server(server.provider_id)
-    deadline = time.monotonic() + 5.0
-    for server in servers:
-        while not provider.has_stopped(server.provider_id) and time.monotonic() < deadline:
-            time.sleep(0.01)
+    return local_root
 
 
 @pytest.fixture

@@ -37,23 +37,9 @@ def wait_until(predicate, timeout=DEADLINE, what="condition"):
         time.sleep(0.005)
 
 
-def stop_everything(root):
-    """Stop every agent under ``root``: asked nicely first, killed after 2 s."""
-    provider = LocalProvider(root=root, stop_timeout=2.0)
-    servers = provider.list_servers()
-    for server in servers:
-        provider.stop_server(server.provider_id)
-    deadline = time.monotonic() + 4.0
-    for server in servers:
-        while not provider.has_stopped(server.provider_id) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-
 @pytest.fixture
-def root(tmp_path):
-    path = str(tmp_path / "servers")
-    yield path
-    stop_everything(path)
+def root(local_root):
+    return local_root
 
 
 @pytest.fixture

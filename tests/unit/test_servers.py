@@ -409,24 +409,6 @@ def test_safe_names():
 
 # -- the real local provider -----------------------------------------------------------------------
 
-def stop_everything(root):
-    provider = LocalProvider(root=root, stop_timeout=2.0)
-    servers = provider.list_servers()
-    for server in servers:
-        provider.stop_server(server.provider_id)
-    deadline = time.monotonic() + 5.0
-    for server in servers:
-        while not provider.has_stopped(server.provider_id) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-
-@pytest.fixture
-def local_root(tmp_path):
-    root = str(tmp_path / "servers")
-    yield root
-    stop_everything(root)
-
-
 class Crash(BaseException):
     """The controller dies here (not an Exception: nothing may catch it as a provider failure)."""
 
