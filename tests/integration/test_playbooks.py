@@ -107,3 +107,17 @@ def test_refusals_waiting_for_an_ancestor_the_picture_and_failed_operations(work
     assert all(g.get("data-state") == "deployed_started" for g in nodes)
     with Store(str(workdir / "store.db")) as store:
         assert store.application_names() == ["failing"]   # tiers: undeployed, then removed
+
+
+def test_a_roboconf_directory_is_accepted_where_a_file_is(workdir, repo_root):
+    lamp = repo_root / "tests" / "unit" / "fixtures" / "roboconf-examples" / "lamp-webapp-bash"
+    planned = run_playbook(workdir, "start.yml", "--check", app_file=str(lamp))
+    assert planned.rc == 0, planned                     # every instance would reach deployed_started
+    added = run_playbook(workdir, "start.yml", app_file=str(lamp), app_state="present",
+                         expected_state="not_deployed")
+    assert added.rc == 0 and added.recap["changed"] == 1, added
+    with Store(str(workdir / "store.db")) as store:
+        [name] = store.application_names()
+        paths = set(store.instance_rows(name))
+    assert {"/Apache VM", "/Tomcat VM 1", "/Tomcat VM 2", "/MySQL VM"} <= paths
+    assert {"/Tomcat VM 1/Tomcat", "/Tomcat VM 2/Tomcat", "/Tomcat VM 1/Tomcat/DemoApp"} <= paths
