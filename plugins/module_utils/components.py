@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from dataclasses import replace
 
 from .errors import InputError, Location
 from .model import INSTALLER_ALIASES, Component, ImportSpec
@@ -217,10 +218,5 @@ class ComponentResolver:
                 else:
                     self._error("unknown child %r" % child, tuple(where), key="children",
                                 hint=suggest(child, list(self.raw) + list(self.facets)))
-            out[name] = _replace_children(comp, frozenset(allowed))
+            out[name] = replace(comp, children=frozenset(allowed))
         return out
-
-
-def _replace_children(comp: Component, children: frozenset) -> Component:
-    from dataclasses import replace
-    return replace(comp, children=children)

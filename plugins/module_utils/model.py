@@ -14,7 +14,6 @@ from typing import Any
 
 from .errors import Location
 
-ROOT_INSTALLERS = ("server", "noop")
 INSTALLER_ALIASES = {"target": "server", "bash": "script"}
 
 
@@ -168,8 +167,3 @@ class Application:
                           and ("*" in variables or k[len(head):] in variables)}
                 out.setdefault(prefix, {})[exporter] = picked
         return out
-
-
-def instance_summary(app: Application, path: str) -> dict[str, Any]:
-    inst = app.instances[path]
-    return {"path": path, "name": inst.name, "component": inst.component, "parent": inst.parent}
