@@ -72,6 +72,8 @@ class InputErrors(InputError):
 
     def __init__(self, errors: list[InputError]):
         self.errors = list(errors)
+        if not self.errors:
+            raise ValueError("InputErrors needs at least one InputError")
         first = self.errors[0]
         super().__init__(first.message, first.location, first.key, first.hint)
 
