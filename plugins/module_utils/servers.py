@@ -163,6 +163,9 @@ class _Retry(Exception):
 
 # What a step of a flow did: reached the goal, moved the row on (go on at once), or must wait.
 _DONE, _MOVED, _WAIT = "done", "moved", "wait"
+# Teardown statuses that wait on the provider: the call made once, its verification, the next status.
+_TEARDOWN_CALLS = {STOPPING: ("stop_server", "has_stopped", STOPPED),
+                   DELETING: ("delete_server", "has_been_deleted", DELETED)}
 
 
 class ServerService:
@@ -488,24 +491,17 @@ class _Run:
             return _DONE
         if row.provider_id is None:
             return self._forget_or_find(row)
-        if status == STOPPING:
-            if STOPPING not in issued:      # also after a crash between writing stopping and asking
-                issued.add(STOPPING)
-                self.call(row, "stop_server", row.provider_id)
-            if not self.call(row, "has_stopped", row.provider_id):
+        if status in _TEARDOWN_CALLS:
+            action, verify, reached = _TEARDOWN_CALLS[status]
+            if status not in issued:        # also after a crash between writing the status and asking
+                issued.add(status)
+                self.call(row, action, row.provider_id)
+            if not self.call(row, verify, row.provider_id):
                 return _WAIT
-            self.transition(row, STOPPED)
+            self.transition(row, reached)
             return _MOVED
         if status == STOPPED:
             self.transition(row, DELETING)
-            return _MOVED
-        if status == DELETING:
-            if DELETING not in issued:
-                issued.add(DELETING)
-                self.call(row, "delete_server", row.provider_id)
-            if not self.call(row, "has_been_deleted", row.provider_id):
-                return _WAIT
-            self.transition(row, DELETED)
             return _MOVED
         # running, starting, rebooting, new (with an id), or a verdict: announce, then ask
         target = DELETING if status in _JUDGEMENTS and effective in (STOPPED, DELETING) else STOPPING

@@ -41,30 +41,21 @@ _COMMON_V1 = [
     "CREATE INDEX instances_leased ON instances (application, lease_expires)",
 ]
 
+# The outbox: only the spelling of a monotonic id differs between the dialects.
+_EVENTS_V1 = """CREATE TABLE events (
+                id %s,
+                at DOUBLE PRECISION NOT NULL,
+                application TEXT,
+                subject TEXT,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL
+            )"""
+_EVENTS_INDEX_V1 = "CREATE INDEX events_application ON events (application, id)"
+
 MIGRATIONS = {
     1: {
-        "sqlite": _COMMON_V1 + [
-            """CREATE TABLE events (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                at DOUBLE PRECISION NOT NULL,
-                application TEXT,
-                subject TEXT,
-                kind TEXT NOT NULL,
-                data TEXT NOT NULL
-            )""",
-            "CREATE INDEX events_application ON events (application, id)",
-        ],
-        "postgresql": _COMMON_V1 + [
-            """CREATE TABLE events (
-                id BIGSERIAL PRIMARY KEY,
-                at DOUBLE PRECISION NOT NULL,
-                application TEXT,
-                subject TEXT,
-                kind TEXT NOT NULL,
-                data TEXT NOT NULL
-            )""",
-            "CREATE INDEX events_application ON events (application, id)",
-        ],
+        "sqlite": _COMMON_V1 + [_EVENTS_V1 % "INTEGER PRIMARY KEY AUTOINCREMENT", _EVENTS_INDEX_V1],
+        "postgresql": _COMMON_V1 + [_EVENTS_V1 % "BIGSERIAL PRIMARY KEY", _EVENTS_INDEX_V1],
     },
 }
 
