@@ -28,6 +28,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBSHOP = REPO_ROOT / "examples" / "webshop"
 COMPONENTS = WEBSHOP / "components"
+# Run from the repository, the services find their shared module (webshop.py, in the Service
+# component's recipes that they extend) through PYTHONPATH; on a server it sits beside them.
+SHARED = {"PYTHONPATH": str(COMPONENTS / "Service")}
 KV = COMPONENTS / "Db" / "kv.py"
 API = COMPONENTS / "Api" / "api.py"
 LB = COMPONENTS / "Lb" / "lb.py"
@@ -178,7 +181,8 @@ class Services:
         log = self.tmp / ("%s.log" % slug(name))
         with open(log, "ab") as out:
             proc = subprocess.Popen([sys.executable] + [str(a) for a in argv], stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                    env=dict(os.environ, **SHARED))
         service = Service(name, port, proc, log)
         self.started.append(service)
         wait_until(lambda: proc.poll() is not None or answers(port), "%s to answer on port %d" % (name, port))
@@ -304,7 +308,8 @@ def test_lb_drops_a_backend_removed_from_its_file(shop):
 
     # What update.sh does: rewrite the file from the import variables (atomically).
     backends = shop["services"].tmp / "backends.json"
-    env = {"PATH": os.environ.get("PATH", ""), "Api_size": "1", "Api_0_ip": LOOPBACK, "Api_0_port": str(api1.port)}
+    env = {"PATH": os.environ.get("PATH", ""), "Api_size": "1", "Api_0_ip": LOOPBACK, "Api_0_port": str(api1.port),
+           **SHARED}
     subprocess.run([sys.executable, str(LB), "write-config", "--prefix", "Api", "--output", str(backends)],
                    env=env, check=True, capture_output=True, timeout=DEADLINE)
     names = [request(lb.port, "/whoami").body["instance"] for _n in range(4)]
@@ -390,7 +395,7 @@ def test_api_follows_a_new_db_address(services):
 
 
 def test_write_config_needs_both_variables(tmp_path):
-    env = {"PATH": os.environ.get("PATH", ""), "Db_size": "1", "Db_0_ip": LOOPBACK}
+    env = {"PATH": os.environ.get("PATH", ""), "Db_size": "1", "Db_0_ip": LOOPBACK, **SHARED}
     run = subprocess.run([sys.executable, str(API), "write-config", "--prefix", "Db", "--output",
                           str(tmp_path / "db.json")], env=env, capture_output=True, text=True, timeout=DEADLINE,
                          check=False)

@@ -29,14 +29,12 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-HOST = "127.0.0.1"
+from webshop import HOST, JsonHandler, WatchedJson, make_log, serve_until_signalled, write_endpoints
+
 DB_TIMEOUT = 2.0
 PRODUCTS_KEY = "products"
 SEED_PRODUCTS = [
@@ -47,48 +45,7 @@ SEED_PRODUCTS = [
 ]
 
 
-def log(message):
-    sys.stderr.write("%s api[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
-    sys.stderr.flush()
-
-
-class WatchedJson:
-    """A JSON file read again whenever it changes (inode, size, mtime) or when ``reload()`` is asked."""
-
-    def __init__(self, path, default):
-        self.path = path
-        self.default = default
-        self.lock = threading.Lock()
-        self.signature = None
-        self.value = default
-        self.forced = False
-
-    def reload(self):
-        self.forced = True
-
-    def _signature(self):
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def current(self):
-        with self.lock:
-            signature = self._signature()
-            if signature != self.signature or self.forced:
-                self.forced = False
-                self.signature = signature
-                if signature is None:
-                    self.value = self.default
-                else:
-                    try:
-                        with open(self.path, encoding="utf-8") as handle:
-                            self.value = json.load(handle)
-                        log("read %s: %s" % (self.path, json.dumps(self.value, sort_keys=True)))
-                    except (OSError, ValueError) as exc:  # keep the last good value
-                        log("cannot read %s, keeping the previous value: %s" % (self.path, exc))
-            return self.value
+log = make_log("api")
 
 
 class DbUnavailable(Exception):
@@ -135,22 +92,11 @@ class Db:
         return value
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server_version = "webshop-api/1"
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        log(format % args)
-
-    def reply(self, status, payload):
-        body = (json.dumps(payload, sort_keys=True) + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Appgraph-Instance", self.server.name)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+    def extra_headers(self) -> dict:
+        return {"X-Appgraph-Instance": self.server.name}
 
     def do_GET(self):
         name = self.server.name
@@ -172,54 +118,18 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
 
-def write_config(prefix, output, environ):
-    """Write the database list from ``<prefix>_size`` / ``<prefix>_<i>_ip|port``; return it."""
-    try:
-        size = int(environ.get("%s_size" % prefix, "0") or 0)
-    except ValueError:
-        raise SystemExit("%s_size is not a number: %r" % (prefix, environ.get("%s_size" % prefix))) from None
-    dbs = []
-    for i in range(size):
-        host = environ.get("%s_%d_ip" % (prefix, i))
-        port = environ.get("%s_%d_port" % (prefix, i))
-        if not host or not port:
-            raise SystemExit("%s_%d_ip and %s_%d_port must both be set (%s_size=%d)" % (prefix, i, prefix, i, prefix, size))
-        dbs.append({"host": host, "port": int(port)})
-    config = {"dbs": dbs}
-    tmp = "%s.tmp-%d" % (output, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(config, handle, sort_keys=True)
-    os.replace(tmp, output)
-    return config
-
-
 def serve(args):
-    config = WatchedJson(args.db_config, {"dbs": []})
+    config = WatchedJson(args.db_config, {"dbs": []}, log)
     server = ThreadingHTTPServer((HOST, args.port), Handler)
+    server.log = log
     server.name = args.name
     server.db = Db(config)
-
-    def stop(signum, _frame):
-        log("signal %d, stopping" % signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    def hangup(_signum, _frame):
-        config.reload()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, hangup)
     log("%s listening on %s:%d, databases from %s" % (args.name, HOST, args.port, args.db_config))
-    config.current()
     try:  # seed now if the database is there; a failure here is retried on the first request
         server.db.products()
     except DbUnavailable as exc:
         log("no products yet: %s" % exc)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_signalled(server, log, config)
 
 
 def main(argv=None):
@@ -234,7 +144,7 @@ def main(argv=None):
     p_write.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     if args.command == "write-config":
-        print(json.dumps(write_config(args.prefix, args.output, os.environ), sort_keys=True))
+        print(json.dumps(write_endpoints(args.prefix, args.output, os.environ, "dbs"), sort_keys=True))
         return 0
     return serve(args)
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-HOST = "127.0.0.1"
+from webshop import HOST, JsonHandler, make_log, serve_until_signalled
+
+log = make_log("kv")
 MAX_BODY = 1024 * 1024
 
 
@@ -82,25 +82,12 @@ class Store:
         os.replace(tmp, self.path)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server_version = "webshop-kv/1"
-    protocol_version = "HTTP/1.1"
 
     @property
     def store(self):
         return self.server.store
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        sys.stderr.write("%s kv[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), format % args))
-
-    def reply(self, status, payload):
-        body = (json.dumps(payload, sort_keys=True) + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def key(self):
         """The key named by the path (``/kv/<key>``), '' for ``/kv``, None for another path."""
@@ -164,20 +151,6 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(404, {"error": "no such key: %s" % key})
 
 
-def serve_until_signalled(server, name):
-    """Serve until SIGTERM/SIGINT, then close the socket and return."""
-    def stop(signum, _frame):
-        sys.stderr.write("%s: signal %d, stopping\n" % (name, signum))
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description="The webshop demo's key-value store.")
     parser.add_argument("--port", type=int, required=True)
@@ -186,10 +159,9 @@ def main(argv=None):
     store = Store(args.data)
     server = ThreadingHTTPServer((HOST, args.port), Handler)
     server.store = store
-    sys.stderr.write("kv[%d]: listening on %s:%d, data in %s\n" % (os.getpid(), HOST, args.port, args.data))
-    sys.stderr.flush()
-    serve_until_signalled(server, "kv")
-    return 0
+    server.log = log
+    log("listening on %s:%d, data in %s" % (HOST, args.port, args.data))
+    return serve_until_signalled(server, log)
 
 
 if __name__ == "__main__":

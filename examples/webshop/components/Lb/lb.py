@@ -30,14 +30,13 @@ import http.client
 import itertools
 import json
 import os
-import signal
 import sys
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-HOST = "127.0.0.1"
+from webshop import HOST, JsonHandler, WatchedJson, make_log, serve_until_signalled, write_endpoints
+
 CONNECT_TIMEOUT = 2.0
 BACKEND_TIMEOUT = 15.0
 MAX_BODY = 16 * 1024 * 1024
@@ -46,48 +45,7 @@ HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy
 NOT_FORWARDED_BACK = HOP_BY_HOP | {"server", "date"}
 
 
-def log(message):
-    sys.stderr.write("%s lb[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), os.getpid(), message))
-    sys.stderr.flush()
-
-
-class WatchedJson:
-    """A JSON file read again whenever it changes (inode, size, mtime) or when ``reload()`` is asked."""
-
-    def __init__(self, path, default):
-        self.path = path
-        self.default = default
-        self.lock = threading.Lock()
-        self.signature = None
-        self.value = default
-        self.forced = False
-
-    def reload(self):
-        self.forced = True
-
-    def _signature(self):
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def current(self):
-        with self.lock:
-            signature = self._signature()
-            if signature != self.signature or self.forced:
-                self.forced = False
-                self.signature = signature
-                if signature is None:
-                    self.value = self.default
-                else:
-                    try:
-                        with open(self.path, encoding="utf-8") as handle:
-                            self.value = json.load(handle)
-                        log("read %s: %s" % (self.path, json.dumps(self.value, sort_keys=True)))
-                    except (OSError, ValueError) as exc:  # keep the last good value
-                        log("cannot read %s, keeping the previous value: %s" % (self.path, exc))
-            return self.value
+log = make_log("lb")
 
 
 class Balancer:
@@ -111,21 +69,8 @@ class Balancer:
         return backends[start:] + backends[:start]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server_version = "webshop-lb/1"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        log(format % args)
-
-    def reply(self, status, payload):
-        body = (json.dumps(payload, sort_keys=True) + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -185,49 +130,13 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = proxy
 
 
-def write_config(prefix, output, environ):
-    """Write the backend list from ``<prefix>_size`` / ``<prefix>_<i>_ip|port``; return it."""
-    try:
-        size = int(environ.get("%s_size" % prefix, "0") or 0)
-    except ValueError:
-        raise SystemExit("%s_size is not a number: %r" % (prefix, environ.get("%s_size" % prefix))) from None
-    backends = []
-    for i in range(size):
-        host = environ.get("%s_%d_ip" % (prefix, i))
-        port = environ.get("%s_%d_port" % (prefix, i))
-        if not host or not port:
-            raise SystemExit("%s_%d_ip and %s_%d_port must both be set (%s_size=%d)" % (prefix, i, prefix, i, prefix, size))
-        backends.append({"host": host, "port": int(port)})
-    config = {"backends": backends}
-    tmp = "%s.tmp-%d" % (output, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(config, handle, sort_keys=True)
-    os.replace(tmp, output)
-    return config
-
-
 def serve(args):
-    config = WatchedJson(args.backends, {"backends": []})
+    config = WatchedJson(args.backends, {"backends": []}, log)
     server = ThreadingHTTPServer((HOST, args.port), Handler)
+    server.log = log
     server.balancer = Balancer(config)
-
-    def stop(signum, _frame):
-        log("signal %d, stopping" % signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    def hangup(_signum, _frame):
-        config.reload()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, hangup)
     log("listening on %s:%d, backends from %s" % (HOST, args.port, args.backends))
-    config.current()
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_signalled(server, log, config)
 
 
 def main(argv=None):
@@ -241,7 +150,7 @@ def main(argv=None):
     p_write.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     if args.command == "write-config":
-        print(json.dumps(write_config(args.prefix, args.output, os.environ), sort_keys=True))
+        print(json.dumps(write_endpoints(args.prefix, args.output, os.environ, "backends"), sort_keys=True))
         return 0
     return serve(args)
 
