@@ -4,11 +4,13 @@
 """Shared pytest set-up.
 
 - Puts ``collection/`` (whose ``ansible_collections/appgraph/lifecycle`` is a symlink to the repository
-  root) first on ``sys.path``, so tests import the engine as
+  root; in a copy that already sits in an ``ansible_collections/appgraph/lifecycle`` tree, as
+  ``ansible-test units`` makes, that tree) first on ``sys.path``, so tests import the engine as
   ``from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import InputError``,
   and exports ``ANSIBLE_COLLECTIONS_PATH`` so ``ansible-playbook`` / ``ansible-runner`` started by a
   test find the collection too.
 - ``repo_root`` and ``postgresql_dsn`` fixtures; Hypothesis profiles (``ci`` when ``CI`` is set).
+- ``sshd``: a real OpenSSH server on 127.0.0.1 for the whole session (tests/sshd.py).
 """
 
 from __future__ import annotations
@@ -19,8 +21,22 @@ from pathlib import Path
 
 import pytest
 
+# The moto server fixtures (aws, image_id, moto_url, session_image_id), for unit and integration tests.
+pytest_plugins = ["ansible_collections.appgraph.lifecycle.tests.helpers.moto"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COLLECTIONS_ROOT = REPO_ROOT / "collection"
+
+
+def _collections_root(repo: Path) -> Path:
+    """The folder holding ``ansible_collections``: the tree the repository already sits in when it
+    is one (``ansible-test units`` runs in such a copy and refuses a collection reached any other
+    way), else ``collection/``, whose ``ansible_collections/appgraph/lifecycle`` links back to it."""
+    if repo.parent.parent.name == "ansible_collections":
+        return repo.parents[2]
+    return repo / "collection"
+
+
+COLLECTIONS_ROOT = _collections_root(REPO_ROOT)
 
 if str(COLLECTIONS_ROOT) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_ROOT))
@@ -76,20 +92,48 @@ def postgresql_dsn() -> str:
     return dsn
 
 
+@pytest.fixture
+def postgresql_databases(postgresql_dsn):
+    """``make()`` gives the DSN of a new database on the test server; all are dropped afterwards."""
+    import uuid
+
+    import psycopg
+    made = []
+
+    def make() -> str:
+        name = "appgraph_test_%s" % uuid.uuid4().hex[:10]
+        with psycopg.connect(postgresql_dsn, autocommit=True) as admin:
+            admin.execute("CREATE DATABASE %s" % name)
+        made.append(name)
+        return postgresql_dsn.rsplit("/", 1)[0] + "/" + name
+
+    yield make
+    with psycopg.connect(postgresql_dsn, autocommit=True) as admin:
+        for name in made:
+            admin.execute("DROP DATABASE %s WITH (FORCE)" % name)
+
+
+@pytest.fixture
+def fresh_postgresql(postgresql_databases):
+    """A database of its own on the test server (what is append-only, the outbox, is shared otherwise)."""
+    return postgresql_databases()
+
+
 def stop_local_servers(root: str, grace: float = 5.0) -> None:
-    """Stop every agent of the ``local`` provider under ``root`` (asked first, killed after 2 s) and
-    wait, with a deadline, until they are gone: no test leaves a process behind."""
+    """Stop every agent of the ``local`` provider under ``root``, of every fleet (asked first, killed
+    after 2 s) and wait, with a deadline, until they are gone: no test leaves a process behind."""
     import time
 
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ALL_FLEETS
     from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
 
-    provider = LocalProvider(root=root, stop_timeout=2.0)
-    servers = provider.list_servers()
-    for server in servers:
-        provider.stop_server(server.provider_id)
+    servers = [(LocalProvider(root=s.extra["home"], stop_timeout=2.0), s.provider_id)
+               for s in LocalProvider(root=root).use_fleet(ALL_FLEETS).list_servers()]
+    for provider, server in servers:
+        provider.stop_server(server)
     deadline = time.monotonic() + grace
-    for server in servers:
-        while not provider.has_stopped(server.provider_id) and time.monotonic() < deadline:
+    for provider, server in servers:
+        while not provider.has_stopped(server) and time.monotonic() < deadline:
             time.sleep(0.01)
 
 
@@ -99,3 +143,35 @@ def local_root(tmp_path) -> str:
     root = str(tmp_path / "servers")
     yield root
     stop_local_servers(root)
+
+
+@pytest.fixture(scope="session")
+def sshd():
+    """A real sshd on 127.0.0.1 (tests/sshd.py), and ``APPGRAPH_SSH_CONTROL_DIR`` set to a private
+    directory of the session, so every ssh connection master the tests open (ansible-playbook's
+    too) is found and closed at the end. Skipped without sshd, except under CI (a failure)."""
+    import shutil
+    import tempfile
+
+    from ansible_collections.appgraph.lifecycle.tests.helpers.sshd import (
+        Sshd, close_masters, missing_sshd_message, sshd_binary)
+
+    binary = sshd_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail(missing_sshd_message())
+        pytest.skip(missing_sshd_message())
+    server = Sshd.start(binary)
+    control_dir = tempfile.mkdtemp(prefix="ag-ssh-")
+    previous = os.environ.get("APPGRAPH_SSH_CONTROL_DIR")
+    os.environ["APPGRAPH_SSH_CONTROL_DIR"] = control_dir
+    try:
+        yield server
+    finally:
+        close_masters(control_dir)
+        server.stop()
+        if previous is None:
+            os.environ.pop("APPGRAPH_SSH_CONTROL_DIR", None)
+        else:
+            os.environ["APPGRAPH_SSH_CONTROL_DIR"] = previous
+        shutil.rmtree(control_dir, ignore_errors=True)

@@ -9,6 +9,8 @@ a user never sees a traceback for bad input.
 
 from __future__ import annotations
 
+import difflib
+
 
 class AppGraphError(Exception):
     """Base of every error the engine raises on purpose."""
@@ -99,3 +101,51 @@ class ConflictError(TransientError):
 
 class StoreError(AppGraphError):
     """The store cannot be opened or is newer than this code understands."""
+
+
+class InstallerError(AppGraphError):
+    """An operation failed; ``detail`` carries what a person needs (exit code, output tail)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message + ("\n" + detail if detail else ""))
+        self.detail = detail
+
+
+def describe(error: BaseException) -> str:
+    """``"ClassName: message"`` (just the class name when the message is empty)."""
+    text = str(error)
+    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
+
+
+SUGGESTION_POOL = 200      # names compared closely; a file may declare 10,000 and have 100 typos
+
+
+def suggest(name, choices) -> str | None:
+    """A hint naming the closest valid choice, or listing a few (``name`` may be any value)."""
+    name = "" if name is None else str(name)
+    choices = sorted(str(c) for c in choices)
+    lower = {c.lower(): c for c in choices}
+    if name and name.lower() in lower:
+        return "names are case-sensitive: did you mean %r?" % lower[name.lower()]
+    close = difflib.get_close_matches(name, _pool(name, choices), n=1) if name else []
+    if close:
+        return "did you mean %r?" % close[0]
+    if choices:
+        return "valid names: %s" % ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+    return None
+
+
+def _pool(name: str, choices: list) -> list:
+    """The choices worth comparing with difflib (3 us each): all of a few, else those of about
+    the same length and first letter, at most SUGGESTION_POOL of them."""
+    if len(choices) <= SUGGESTION_POOL:
+        return choices
+    first = name[:1].lower()
+    return [c for c in choices if c[:1].lower() == first and abs(len(c) - len(name)) <= 2][:SUGGESTION_POOL]
+
+
+def shorten(value, width: int = 60) -> str:
+    """``repr(value)``, cut to ``width`` characters: an error message quotes what the user wrote,
+    which may be a megabyte long."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."

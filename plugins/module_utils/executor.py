@@ -29,6 +29,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable
 
+from .errors import describe
+
 
 @dataclass(frozen=True)
 class Task:
@@ -317,12 +319,6 @@ class _Run:
     def deliver(self, batch: list[TaskResult]) -> None:
         self.report.results.extend(batch)
         self.submit(self.on_results(batch) or ())
-
-
-def describe(error: BaseException) -> str:
-    """``"ClassName: message"`` (just the class name when the message is empty)."""
-    text = str(error)
-    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
 
 
 def _earliest(*times: float | None) -> float | None:

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.executor import Executor, Task
+from ansible_collections.appgraph.lifecycle.tests.helpers.clock import FakeClock
 
 WAIT = 5.0  # upper bound for an event that must come; only reached when something is broken
 
@@ -29,14 +30,6 @@ class Log:
 
     def index(self, item):
         return self.items.index(item)
-
-
-class FakeClock:
-    def __init__(self, now=100.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 def run_batches(run, initial, parallelism=4, on_results=None, **kwargs):

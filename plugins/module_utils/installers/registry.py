@@ -12,16 +12,43 @@ from __future__ import annotations
 
 import threading
 
-from .base import Installer, InstallerError
-from .latency import LatencyInstaller
+from ..errors import InstallerError
+from .base import Installer
 from .noop import NoopInstaller
-from .script import ScriptInstaller
-from .server import ServerInstaller
 
-# Imported by name, not looked up by string: Ansible ships a module with only the module_utils it
-# sees imported, so an installer loaded with importlib would be missing when a module runs.
-BUILTINS = {cls.name: cls for cls in (NoopInstaller, LatencyInstaller, ScriptInstaller, ServerInstaller)}
 ENTRY_POINT_GROUP = "appgraph.installers"
+
+
+# Each built-in is imported by name inside a function, never looked up by string: Ansible ships a
+# module with only the module_utils it sees imported (imports in functions included), and a run
+# imports only the installers its application uses (the script installer brings http.client and
+# ssl through the providers: 30 ms that a ``noop`` application never needs).
+
+def _noop():
+    return NoopInstaller
+
+
+def _script():
+    from .script import ScriptInstaller  # pylint: disable=import-outside-toplevel
+    return ScriptInstaller
+
+
+def _server():
+    from .server import ServerInstaller  # pylint: disable=import-outside-toplevel
+    return ServerInstaller
+
+
+def _attached():
+    from .attached import AttachedInstaller  # pylint: disable=import-outside-toplevel
+    return AttachedInstaller
+
+
+def _ansible():
+    from .ansible_installer import AnsibleInstaller  # pylint: disable=import-outside-toplevel
+    return AnsibleInstaller
+
+
+BUILTINS = {"ansible": _ansible, "attached": _attached, "noop": _noop, "script": _script, "server": _server}
 
 
 class MissingInstaller(Installer):
@@ -36,6 +63,14 @@ class MissingInstaller(Installer):
 class InstallerRegistry:
     """Installer instances by name, made once per run. ``factories`` override or add names."""
 
+    @classmethod
+    def with_providers(cls, provider_factory, polling: dict | None = None) -> "InstallerRegistry":
+        """The built-ins reaching servers through ``provider_factory`` (the server flows polling
+        with ``polling``): what a service that converges applications of its own gives them."""
+        return cls(settings={"server": dict(polling or {}, provider_factory=provider_factory),
+                             "script": {"provider_factory": provider_factory},
+                             "ansible": {"provider_factory": provider_factory}})
+
     def __init__(self, factories: dict | None = None, settings: dict | None = None):
         self.factories = dict(factories or {})
         self.settings = settings or {}          # passed to installers that take settings (providers...)
@@ -48,11 +83,19 @@ class InstallerRegistry:
                 self._made[name] = self._make(name)
             return self._made[name]
 
+    def provides(self, name: str) -> bool:
+        """Whether an installer of that name exists (a built-in, a factory or an entry point)."""
+        return name in self.factories or name in BUILTINS or _entry_point(name) is not None
+
+    def missing_message(self, name: str, component: str) -> str:
+        return "component %r needs the installer %r, which nobody provides (available: %s)" % (
+            component, name, ", ".join(sorted(set(BUILTINS) | set(self.factories))))
+
     def _make(self, name: str) -> Installer:
         if name in self.factories:
             return self.factories[name]()
         if name in BUILTINS:
-            return BUILTINS[name](**self.settings.get(name, {}))
+            return BUILTINS[name]()(**self.settings.get(name, {}))
         plugin = _entry_point(name)
         if plugin is not None:
             return plugin()

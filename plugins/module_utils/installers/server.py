@@ -19,8 +19,11 @@ from __future__ import annotations
 import time
 
 from ..providers.registry import get_provider
-from ..servers import BACKOFF_INITIAL, BACKOFF_MAX, HANGING_AFTER, ServerService, safe_name
-from .base import Installer, InstallerError, InstallResult, OperationContext
+from ..errors import InstallerError
+from ..names import local_name, safe_name
+from ..servers.flows import BACKOFF_INITIAL, BACKOFF_MAX, HANGING_AFTER, ServerService
+from ..servers.secrets import split_options
+from .base import Installer, InstallResult, OperationContext
 
 DEFAULT_PROVIDER = "local"
 ROLLBACK_TIME = 120.0      # seconds a failed deploy may spend removing what it made
@@ -49,8 +52,16 @@ class ServerInstaller(Installer):
         self.backoff = (backoff_initial, backoff_max)
         self.hanging_after = hanging_after
 
-    def service(self, ctx: OperationContext) -> ServerService:
-        return ServerService(ctx.store_dsn, provider_factory=self.provider_factory, clock=self.clock,
+    def service(self, ctx: OperationContext, secret: dict | None = None) -> ServerService:
+        """The service of ``ctx``'s server; ``secret`` options (never stored) reach its provider."""
+        factory = self.provider_factory
+        if secret:
+            provider = server_settings(ctx.component)[0]
+
+            def factory(name, options):
+                return self.provider_factory(name, dict(options, **secret) if name == provider else options)
+
+        return ServerService(ctx.store_dsn, provider_factory=factory, clock=self.clock,
                              sleep=self.sleep, backoff_initial=self.backoff[0], backoff_max=self.backoff[1],
                              hanging_after=self.hanging_after)
 
@@ -62,18 +73,19 @@ class ServerInstaller(Installer):
 
     def deploy(self, ctx: OperationContext) -> InstallResult:
         provider, options, server_type = server_settings(ctx.component)
+        public, secret = split_options(provider, options)     # the row and the runtime keep no secret
         name = ctx.runtime.get("server") or server_name(ctx.application, ctx.path)
         tags = {"appgraph_application": ctx.application, "appgraph_instance": ctx.path,
                 "appgraph_component": ctx.component.name, "appgraph_server_type": server_type}
-        service = self.service(ctx)
+        service = self.service(ctx, secret)
         try:
-            row = service.start(name, server_type, provider, options, tags=tags, application=ctx.application,
+            row = service.start(name, server_type, provider, public, tags=tags, application=ctx.application,
                                 instance_path=ctx.path, deadline=self._deadline(ctx))
         except Exception as exc:
             raise self._rolled_back(service, name, exc) from exc
-        exports = {key: row.address for key in ctx.exports if key.rpartition(".")[2] == "ip"}
+        exports = {key: row.address for key in ctx.exports if local_name(key) == "ip"}
         runtime = {"provider": row.provider, "provider_options": row.provider_options,
-                   "provider_id": row.provider_id, "server": row.name, "address": row.address}
+                   "provider_id": row.provider_id, "server": row.name, "address": row.address, "fleet": row.fleet}
         return InstallResult(exports=exports or None, runtime=runtime)
 
     def _rolled_back(self, service: ServerService, name: str, error: Exception) -> Exception:
@@ -88,6 +100,7 @@ class ServerInstaller(Installer):
             "%s: %s (the server was removed again)" % (type(error).__name__, error))
 
     def undeploy(self, ctx: OperationContext) -> None:
+        provider, options, _server_type = server_settings(ctx.component)
         name = ctx.runtime.get("server") or server_name(ctx.application, ctx.path)
-        self.service(ctx).stop_and_delete(name, deadline=self._deadline(ctx))
+        self.service(ctx, split_options(provider, options)[1]).stop_and_delete(name, deadline=self._deadline(ctx))
         return None

@@ -23,16 +23,10 @@ from typing import Any, ClassVar, Mapping
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import InputError, PermanentError
 
-# What a provider observed about a server (``ProviderServer.state``): the server statuses of
-# DESIGN.md that a provider can see for itself. ``new``, ``errored`` and ``hanging`` are the
-# engine's own judgements and never come from a provider.
-STARTING = "starting"
-RUNNING = "running"
-STOPPING = "stopping"
-STOPPED = "stopped"
-DELETING = "deleting"
-UNKNOWN = "unknown"
-PROVIDER_STATES = (STARTING, RUNNING, STOPPING, STOPPED, DELETING, UNKNOWN)
+
+# The tag every server made for a store carries: the store's fleet (``Provider.use_fleet``).
+FLEET_TAG = "appgraph_fleet"
+ALL_FLEETS = "*"        # ``use_fleet(ALL_FLEETS)``: list the servers of every fleet (an inventory that asks)
 
 
 @dataclass(frozen=True)
@@ -136,7 +130,22 @@ class Provider(abc.ABC):
 
     name: ClassVar[str] = ""
     OPTIONS: ClassVar[Mapping[str, Option]] = MappingProxyType({})
-    CAN_EXEC: ClassVar[bool] = False  # True when ``exec`` is implemented
+    # The fleet (a store's identity) whose servers this provider object makes, sees and touches;
+    # None: the provider's own level (servers made before fleets). Set by the engine, never by users.
+    fleet: str | None = None
+
+    def use_fleet(self, fleet: str | None) -> "Provider":
+        """Keep to ``fleet``'s servers: a provider never lists, adopts, stops or deletes a server
+        of another fleet. The base keeps them apart by ``FLEET_TAG`` (``in_fleet``); a provider
+        with another way (the local one: a folder per fleet) overrides it."""
+        self.fleet = fleet
+        return self
+
+    def in_fleet(self, tags: Mapping[str, str] | None) -> bool:
+        """Whether a server with ``tags`` belongs to this provider's fleet."""
+        if self.fleet == ALL_FLEETS:
+            return True
+        return (tags or {}).get(FLEET_TAG) == self.fleet
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any] | None) -> "Provider":
@@ -187,6 +196,19 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def identity(self) -> str:
         """A stable string naming the account or root: part of cache keys and of limits."""
+
+    def ansible_vars(self, provider_id: str, address: str | None = None) -> dict:
+        """How Ansible reaches the server: the connection variables of an inventory host, and
+        ``appgraph_server_dir``, the server's working directory as the connection's relative paths
+        see it (where an installer keeps ``instances/...``). Optional capability; never a secret
+        (a key is given as a file only this process can read)."""
+        raise PermanentError("provider %s gives Ansible no way to reach its servers" % (self.name or type(self).__name__))
+
+    def server_home(self, provider_id: str) -> str:
+        """A directory of this machine that is the server's own (its files: a tenant's storage).
+        Optional capability: only a provider whose servers are folders here has one."""
+        raise PermanentError("provider %s has no server folder on this machine: give the storage "
+                             "sub-provisioner a 'root'" % (self.name or type(self).__name__))
 
     def exec(self, provider_id: str, argv: list[str], env: Mapping[str, str] | None = None,
              timeout: float | None = None, cwd: str | None = None) -> ExecResult:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import PermanentError
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import Provider
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.ssh import SshProvider
 
 ENTRY_POINT_GROUP = "appgraph.providers"
 
@@ -31,8 +32,12 @@ def _local() -> type[Provider]:
     return LocalProvider
 
 
+def _ssh() -> type[Provider]:
+    return SshProvider
+
+
 # One line per built-in provider: name -> the function that gives its class.
-BUILTINS: Mapping[str, Any] = {"ec2": _ec2, "local": _local}
+BUILTINS: Mapping[str, Any] = {"ec2": _ec2, "local": _local, "ssh": _ssh}
 
 
 def get_provider(name: str, options: Mapping[str, Any] | None = None) -> Provider:

@@ -1,0 +1,4 @@
+# -*- coding: utf-8 -*-
+# Copyright: appgraph.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pictures of an application: DOT, layout and SVG, pure functions of a graph and its states."""
