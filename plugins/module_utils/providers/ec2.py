@@ -32,43 +32,18 @@ Credentials go to boto3 and nowhere else: never into a message, a ``repr`` or an
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-import traceback
-from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
 from ..errors import AppGraphError, InputError, PermanentError, TransientError
-from .base import (DELETING, RUNNING, STARTING, STOPPED, STOPPING, UNKNOWN, Option, Provider, ProviderServer,
-                   ServerSpec)
-
-try:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-except ImportError:
-    boto3 = None
-    Config = None
-    BOTO3_IMPORT_ERROR: str | None = traceback.format_exc()
-
-    class BotoCoreError(Exception):  # type: ignore[no-redef]
-        """Stand-in so the ``except`` clauses below stay valid without botocore."""
-
-    class ClientError(Exception):  # type: ignore[no-redef]
-        """Stand-in (see ``BotoCoreError``)."""
-
-    class HTTPClientError(BotoCoreError):  # type: ignore[no-redef]
-        """Stand-in (see ``BotoCoreError``)."""
-
-    class BotoConnectionError(BotoCoreError):  # type: ignore[no-redef]
-        """Stand-in (see ``BotoCoreError``)."""
-else:
-    BOTO3_IMPORT_ERROR = None
-
-HAS_BOTO3 = boto3 is not None
-MISSING_BOTO3 = "the ec2 provider needs boto3 (pip install boto3)"
+from ..model.statuses import DELETING, RUNNING, STARTING, STOPPED, STOPPING, UNKNOWN
+from .base import Option, Provider, ProviderServer, ServerSpec
+from .ec2_errors import HAS_BOTO3, MISSING_BOTO3, NOT_FOUND, BotoCoreError, ClientError, Config, boto3
+from .ec2_errors import error_code as _code
+from .ec2_errors import translated as _translated
 
 TAG_NAME = "appgraph:name"
 TAG_SERVER_TYPE = "appgraph:server_type"
@@ -82,15 +57,6 @@ GONE_STATES = ("shutting-down", "terminated")
 _STATE = {"pending": STARTING, "running": RUNNING, "stopping": STOPPING, "stopped": STOPPED,
           "shutting-down": DELETING, "terminated": DELETING}
 
-NOT_FOUND = ("InvalidInstanceID.NotFound",)
-# Worth retrying: throttling, capacity shortages, the service itself failing.
-TRANSIENT_CODES = frozenset((
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "RequestThrottledException",
-    "RequestLimitExceeded", "TooManyRequestsException", "EC2ThrottledException", "SlowDown",
-    "PriorRequestNotComplete", "RequestTimeout", "RequestTimeoutException", "ServiceUnavailable",
-    "Unavailable", "InternalError", "InternalFailure", "InsufficientInstanceCapacity",
-    "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity", "InsufficientCapacity",
-))
 INSTANCE_ID_RE = re.compile(r"^i-[0-9A-Za-z]{1,64}$")
 TOKEN_RE = re.compile(r"^[\x21-\x7e]{1,64}$")  # EC2: at most 64 printable ASCII characters
 
@@ -116,6 +82,13 @@ class Ec2Provider(Provider):
         "aws_secret_access_key": Option(str, None, doc="credentials (default: boto3's chain)", secret=True),
         "aws_session_token": Option(str, None, doc="credentials (default: boto3's chain)", secret=True),
         "profile": Option(str, None, doc="profile of the AWS config files"),
+        "ssh_user": Option(str, None, doc="user Ansible logs in as over SSH (the ansible installer; default: "
+                                          "Ansible's own)"),
+        "ssh_private_key_file": Option(str, None, doc="private key Ansible logs in with (a path: the key itself "
+                                                      "is never stored)"),
+        "ssh_host_key_checking": Option(bool, True, doc="whether Ansible checks the instances' host keys"),
+        "python_interpreter": Option(str, None, doc="Python of the instances for Ansible's modules (default: "
+                                                    "Ansible's discovery)"),
     })
 
     def __init__(self, image_id: str | None = None, region: str = "us-east-1", endpoint_url: str | None = None,
@@ -124,7 +97,9 @@ class Ec2Provider(Provider):
                  tags: Mapping[str, str] | None = None, use_public_ip: bool = False,
                  wait_for_status_checks: bool = False, account: str | None = None,
                  aws_access_key_id: str | None = None, aws_secret_access_key: str | None = None,
-                 aws_session_token: str | None = None, profile: str | None = None, *,
+                 aws_session_token: str | None = None, profile: str | None = None,
+                 ssh_user: str | None = None, ssh_private_key_file: str | None = None,
+                 ssh_host_key_checking: bool = True, python_interpreter: str | None = None, *,
                  max_attempts: int = 5, connect_timeout: float = 10.0, read_timeout: float = 60.0):
         """``max_attempts`` (botocore's own retries, ``standard`` mode) and the timeouts are for tests."""
         if not HAS_BOTO3:
@@ -143,6 +118,7 @@ class Ec2Provider(Provider):
         self.security_group_ids = list(security_group_ids or [])
         self.use_public_ip, self.wait_for_status_checks = bool(use_public_ip), bool(wait_for_status_checks)
         self.account = account
+        self.ssh = (ssh_user, ssh_private_key_file, bool(ssh_host_key_checking), python_interpreter)
         self.profile = profile
         # Kept apart, and out of __repr__: credentials are passed to boto3 and never shown.
         self._credentials = {"aws_access_key_id": aws_access_key_id,
@@ -328,8 +304,12 @@ class Ec2Provider(Provider):
     # -- observe -------------------------------------------------------------------------------
 
     def list_servers(self, tags: Mapping[str, str] | None = None) -> list[ProviderServer]:
-        """Instances tagged ``appgraph:name``, not terminated, carrying all ``tags`` (exact values:
-        EC2's filters would take ``*`` and ``?`` as wildcards, so matches are checked again here)."""
+        """Instances of this fleet tagged ``appgraph:name``, not terminated, carrying all ``tags``
+        (exact values: EC2's filters would take ``*`` and ``?`` as wildcards, so matches are
+        checked again here)."""
+        return self._list(tags, every_fleet=False)
+
+    def _list(self, tags: Mapping[str, str] | None, every_fleet: bool) -> list[ProviderServer]:
         wanted = _check_tags(tags, "tags", reserved_ok=True)
         filters = [{"Name": "tag-key", "Values": [TAG_NAME]},
                    {"Name": "instance-state-name", "Values": list(LIVE_STATES)}]
@@ -337,14 +317,15 @@ class Ec2Provider(Provider):
         servers = []
         for instance in self._describe(filters):
             instance_tags = _tag_dict(instance.get("Tags"))
-            if TAG_NAME in instance_tags and all(instance_tags.get(k) == v for k, v in wanted.items()):
+            if TAG_NAME in instance_tags and all(instance_tags.get(k) == v for k, v in wanted.items()) \
+                    and (every_fleet or self.in_fleet(instance_tags)):
                 servers.append(self._server(instance))
         return sorted(servers, key=lambda s: (s.name, s.provider_id))
 
     def current_server_count(self) -> int:
-        """Instances tagged ``appgraph:name`` in this region that are not terminated (stopped ones
-        count: they keep their volumes and their name until deleted)."""
-        return len(self.list_servers())
+        """Instances tagged ``appgraph:name`` in this region that are not terminated, of every fleet
+        (stopped ones count: they keep their volumes and their name until deleted)."""
+        return len(self._list(None, every_fleet=True))
 
     def last_heartbeat(self, provider_id: str) -> float | None:
         return None
@@ -390,48 +371,22 @@ class Ec2Provider(Provider):
             client_token=tags.get(TAG_CLIENT_TOKEN) or instance.get("ClientToken") or "",
             created_at=launched.timestamp() if hasattr(launched, "timestamp") else 0.0, extra=extra)
 
-
-class Ec2ApiError(PermanentError):
-    """An EC2 API answer no retry will change; ``code`` is AWS's error code."""
-
-    def __init__(self, message: str, code: str | None = None):
-        super().__init__(message)
-        self.code = code
-
-
-class Ec2TransientError(TransientError):
-    """An EC2 API answer worth retrying later (throttling, capacity, 5xx, no connection)."""
-
-    def __init__(self, message: str, code: str | None = None, retry_after: float | None = None):
-        super().__init__(message, retry_after=retry_after)
-        self.code = code
-
-
-def map_error(what: str, exc: Exception) -> AppGraphError:
-    """The engine's error for a botocore exception raised while doing ``what``."""
-    if isinstance(exc, ClientError):
-        error = getattr(exc, "response", {}).get("Error", {})
-        code = str(error.get("Code") or "Unknown")
-        message = "%s failed: %s: %s" % (what, code, error.get("Message") or exc)
-        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code in TRANSIENT_CODES or int(status) >= 500:
-            return Ec2TransientError(message, code=code, retry_after=5.0 if "Capacity" in code else None)
-        return Ec2ApiError(message, code=code)
-    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        return Ec2TransientError("%s failed: %s" % (what, exc))
-    return Ec2ApiError("%s failed: %s: %s" % (what, type(exc).__name__, exc))
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except (BotoCoreError, ClientError) as exc:
-        raise map_error(what, exc) from exc
-
-
-def _code(exc: Exception) -> str | None:
-    return getattr(exc, "code", None)
+    def ansible_vars(self, provider_id: str, address: str | None = None) -> dict:
+        """Ansible's ``ssh`` connection to the instance's address (private, or public with
+        ``use_public_ip``: the runtime's ``address``), as ``ssh_user`` with ``ssh_private_key_file``."""
+        if not address:
+            raise PermanentError("EC2 instance %s has no address yet: Ansible cannot reach it" % provider_id)
+        user, key_file, checking, python = self.ssh
+        found = {"ansible_connection": "ssh", "ansible_host": address, "appgraph_server_dir": "."}
+        if user:
+            found["ansible_user"] = user
+        if key_file:
+            found["ansible_ssh_private_key_file"] = os.path.expanduser(key_file)
+        if not checking:
+            found["ansible_ssh_common_args"] = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+        if python:
+            found["ansible_python_interpreter"] = python
+        return found
 
 
 def _check_id(provider_id: str) -> str:

@@ -30,62 +30,36 @@ import hashlib
 import http.client
 import json
 import os
-import re
 import shutil
 import signal
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import (
-    InputError, PermanentError, TransientError)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import PermanentError, TransientError
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.files import atomic_write
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers import local_agent
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import (
-    RUNNING, STARTING, STOPPED, STOPPING, ExecResult, Option, Provider, ProviderServer, ServerSpec)
+    ALL_FLEETS, ExecResult, Option, Provider, ProviderServer, ServerSpec)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local_sandbox import (
+    NAME_HINT, NAME_RE, AgentView, Sandbox, check_command, check_spec, lock_held, state_of)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local_processes import (
+    kill_session, log_tail, module_source, pid_alive, read_json, read_text, remove, signal_pid, start_ticks,
+    wait_gone, write_json)
 
 ADDRESS = "127.0.0.1"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
-NAME_HINT = "use 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
 AGENT_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "TZ")  # the agent (and its commands) get nothing else
-POLL = 0.01  # seconds between checks while ``reboot_server`` waits for the old agent to go
-
-
-@dataclass(frozen=True)
-class _Sandbox:
-    """Where one server's files are."""
-
-    root: str
-    name: str
-
-    @property
-    def dir(self) -> str:
-        return os.path.join(self.root, self.name)
-
-    def path(self, filename: str) -> str:
-        return os.path.join(self.root, self.name, filename)
-
-
-@dataclass(frozen=True)
-class _AgentView:
-    """What the files say about a sandbox's agent right now."""
-
-    pid: int | None = None
-    start_ticks: int | None = None
-    alive: bool = False
-    port: int | None = None  # set once the agent listens (and only for the launched pid)
-    token: str = ""
-    ready: bool = False
-    stop_requested_at: float | None = None
+ADOPT_WAIT = 5.0   # seconds an agent that holds its sandbox may take to write its agent.json
+ADOPT_POLL = 0.01
+FLEET_FOLDER = ".fleet-"  # <root>/.fleet-<fleet>/: one store's sandboxes (a dot: never taken for a server)
 
 
 class LocalProvider(Provider):
     """Servers that are sandbox directories with an agent process on 127.0.0.1."""
 
     name = "local"
-    CAN_EXEC = True
     OPTIONS = MappingProxyType({
         "root": Option(str, None, doc="directory of the sandboxes"),
         "heartbeat_interval": Option(float, 60.0, minimum=0, above_minimum=True,
@@ -114,13 +88,21 @@ class LocalProvider(Provider):
     def identity(self) -> str:
         return "local:%s" % self.root
 
+    @property
+    def home(self) -> str:
+        """The folder of this fleet's sandboxes: ``<root>/.fleet-<fleet>`` (the root itself without a
+        fleet: servers made before fleets). Two stores on one machine never see each other's."""
+        if self.fleet == ALL_FLEETS:
+            raise PermanentError("a local provider listing every fleet can only list their servers")
+        return self.root if self.fleet is None else os.path.join(self.root, FLEET_FOLDER + self.fleet)
+
     # -- create / start ----------------------------------------------------------------------
 
     def create_server(self, spec: ServerSpec) -> ProviderServer:
-        _check_spec(spec)
-        os.makedirs(self.root, 0o700, exist_ok=True)
+        check_spec(spec)
+        os.makedirs(self.home, 0o700, exist_ok=True)
         name = self._find_token(spec.client_token) or self._make_sandbox(spec)
-        box = _Sandbox(self.root, name)
+        box = Sandbox(self.home, name)
         with self._locked(box):
             if not self._agent(box).alive:
                 self._launch(box)
@@ -128,28 +110,28 @@ class LocalProvider(Provider):
 
     def _find_token(self, token: str) -> str | None:
         """The name of the server made with ``token``, if it still exists."""
-        name = _read_text(self._token_path(token))
+        name = read_text(self._token_path(token))
         if name and NAME_RE.match(name):
-            info = _read_json(_Sandbox(self.root, name).path("server.json"))
+            info = read_json(Sandbox(self.home, name).path("server.json"))
             if info and info.get("client_token") == token:
                 return name
         return None
 
     def _make_sandbox(self, spec: ServerSpec) -> str:
         """Create the sandbox atomically, or adopt the one of that name if it has our token."""
-        box = _Sandbox(self.root, spec.name)
-        tmp = os.path.join(self.root, ".new-%s" % os.urandom(8).hex())
+        box = Sandbox(self.home, spec.name)
+        tmp = os.path.join(self.home, ".new-%s" % os.urandom(8).hex())
         os.mkdir(tmp, 0o700)
         info = {"name": spec.name, "client_token": spec.client_token, "server_type": spec.server_type,
                 "tags": dict(spec.tags), "created_at": self.clock()}
-        _write_json(os.path.join(tmp, "server.json"), info)
+        write_json(os.path.join(tmp, "server.json"), info)
         try:
             os.rename(tmp, box.dir)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
-            existing = _read_json(box.path("server.json")) or {}
+            existing = read_json(box.path("server.json")) or {}
             if existing.get("client_token") != spec.client_token:
                 raise PermanentError("local server %r exists already under %s with another client token"
                                      % (spec.name, self.root)) from None
@@ -157,21 +139,25 @@ class LocalProvider(Provider):
         return spec.name
 
     def _token_path(self, token: str) -> str:
-        return os.path.join(self.root, ".tokens", hashlib.sha256(token.encode()).hexdigest())
+        return os.path.join(self.home, ".tokens", hashlib.sha256(token.encode()).hexdigest())
 
     def _remember_token(self, token: str, name: str) -> None:
-        os.makedirs(os.path.join(self.root, ".tokens"), 0o700, exist_ok=True)
-        _atomic_write(self._token_path(token), name.encode())
+        os.makedirs(os.path.join(self.home, ".tokens"), 0o700, exist_ok=True)
+        atomic_write(self._token_path(token), name.encode())
 
     def _forget_token(self, token: str, name: str) -> None:
-        if _read_text(self._token_path(token)) == name:
-            _remove(self._token_path(token))
+        if read_text(self._token_path(token)) == name:
+            remove(self._token_path(token))
 
-    def _launch(self, box: _Sandbox) -> None:
-        """Start an agent for ``box`` in a session of its own (it outlives this process)."""
+    def _launch(self, box: Sandbox) -> None:
+        """Start an agent for ``box`` in a session of its own (it outlives this process), unless
+        one runs already that ``launch.json`` does not name (its launcher died between starting it
+        and writing the file): that one is adopted."""
         if not sys.executable:
             raise PermanentError("cannot start a local agent: no Python interpreter path (sys.executable)")
-        _remove(box.path("agent.json"))  # stale: describes the previous agent
+        if self._adopt_unrecorded_agent(box):
+            return
+        remove(box.path("agent.json"))  # stale: describes the previous agent
         argv = [sys.executable, "-I", "-S", self._agent_script(), box.dir,
                 repr(self.heartbeat_interval), repr(self.start_delay)]
         log_flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
@@ -180,8 +166,27 @@ class LocalProvider(Provider):
             (os.POSIX_SPAWN_OPEN, 1, box.path("agent.log"), log_flags, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ])
-        _write_json(box.path("launch.json"), {"pid": pid, "start_ticks": _start_ticks(pid),
-                                              "launched_at": self.clock()})
+        write_json(box.path("launch.json"), {"pid": pid, "start_ticks": start_ticks(pid),
+                                             "launched_at": self.clock()})
+
+    def _adopt_unrecorded_agent(self, box: Sandbox) -> bool:
+        """An agent holds the sandbox's ``agent.lock`` for its whole life: when the lock is held,
+        wait (a little) for the agent.json that agent writes, and record its pid as ours."""
+        if not lock_held(box.path("agent.lock")):
+            return False
+        deadline = time.monotonic() + ADOPT_WAIT
+        while time.monotonic() < deadline:
+            bound = read_json(box.path("agent.json")) or {}
+            pid = bound.get("pid")
+            if isinstance(pid, int) and pid_alive(pid):
+                write_json(box.path("launch.json"), {"pid": pid, "start_ticks": start_ticks(pid),
+                                                     "launched_at": self.clock(), "adopted": True})
+                return True
+            if not lock_held(box.path("agent.lock")):
+                return False            # it went away meanwhile: start a new one
+            time.sleep(ADOPT_POLL)
+        raise TransientError("the sandbox of local server %r is held by an agent that never says who it is"
+                             % box.name, retry_after=1.0)
 
     def _agent_env(self) -> dict[str, str]:
         return {key: self.environ[key] for key in AGENT_ENV_KEYS if key in self.environ}
@@ -194,11 +199,11 @@ class LocalProvider(Provider):
         version gets a new name, so running agents are never disturbed.
         """
         if self._script is None:
-            source = _module_source(local_agent).encode()
+            source = module_source(local_agent).encode()
             path = os.path.join(self.root, ".agent", "local_agent-%s.py" % hashlib.sha256(source).hexdigest()[:16])
             if not os.path.exists(path):
                 os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
-                _atomic_write(path, source)
+                atomic_write(path, source)
             self._script = path
         return self._script
 
@@ -212,7 +217,7 @@ class LocalProvider(Provider):
         agent = self._agent(box)
         if not agent.alive:
             raise PermanentError("the agent of local server %r is not running%s"
-                                 % (provider_id, _log_tail(box.path("agent.log"))))
+                                 % (provider_id, log_tail(box.path("agent.log"))))
         if agent.port is None:
             return False  # launched, not listening yet
         try:
@@ -232,11 +237,11 @@ class LocalProvider(Provider):
             if agent.alive:
                 self._ask_to_stop(box, agent)
 
-    def _ask_to_stop(self, box: _Sandbox, agent: _AgentView) -> None:
+    def _ask_to_stop(self, box: Sandbox, agent: AgentView) -> None:
         """POST /shutdown, or SIGTERM when the agent does not answer (both stop its commands)."""
         if agent.stop_requested_at is None:
-            launch = _read_json(box.path("launch.json")) or {}
-            _write_json(box.path("launch.json"), dict(launch, stop_requested_at=self.clock()))
+            launch = read_json(box.path("launch.json")) or {}
+            write_json(box.path("launch.json"), dict(launch, stop_requested_at=self.clock()))
         if agent.port is not None:
             try:
                 status = self._http(agent, "POST", "/shutdown", timeout=self.http_timeout)[0]
@@ -244,7 +249,7 @@ class LocalProvider(Provider):
                     return
             except (OSError, http.client.HTTPException, ValueError):
                 pass
-        _signal(agent.pid, signal.SIGTERM)
+        signal_pid(agent.pid, signal.SIGTERM)
 
     def has_stopped(self, provider_id: str) -> bool:
         box = self._sandbox(provider_id)
@@ -254,7 +259,7 @@ class LocalProvider(Provider):
         if not agent.alive:
             return True
         if agent.stop_requested_at is not None and self.clock() - agent.stop_requested_at >= self.stop_timeout:
-            _kill_session(agent.pid)  # it had its chance to stop cleanly
+            kill_session(agent.pid)  # it had its chance to stop cleanly
         return False
 
     def delete_server(self, provider_id: str) -> None:
@@ -265,8 +270,8 @@ class LocalProvider(Provider):
             if self._agent(box).alive:
                 raise TransientError("local server %r is still running: stop it before deleting it" % provider_id,
                                      retry_after=1.0)
-            info = _read_json(box.path("server.json")) or {}
-            trash = os.path.join(self.root, ".trash-%s" % os.urandom(8).hex())
+            info = read_json(box.path("server.json")) or {}
+            trash = os.path.join(self.home, ".trash-%s" % os.urandom(8).hex())
             os.rename(box.dir, trash)  # the server is gone at once; removing the files may take a while
         if info.get("client_token"):
             self._forget_token(info["client_token"], provider_id)
@@ -282,9 +287,9 @@ class LocalProvider(Provider):
             agent = self._agent(box)
             if agent.alive:
                 self._ask_to_stop(box, agent)
-                if not _wait_gone(agent, self.stop_timeout):
-                    _kill_session(agent.pid)
-                    if not _wait_gone(agent, 2.0):
+                if not wait_gone(agent.pid, agent.start_ticks, self.stop_timeout):
+                    kill_session(agent.pid)
+                    if not wait_gone(agent.pid, agent.start_ticks, 2.0):
                         raise TransientError("the agent of local server %r (pid %d) does not die"
                                              % (provider_id, agent.pid))
             self._launch(box)
@@ -293,15 +298,17 @@ class LocalProvider(Provider):
 
     def list_servers(self, tags: Mapping[str, str] | None = None) -> list[ProviderServer]:
         servers = []
-        for name in self._names():
-            server = self._describe(_Sandbox(self.root, name), missing_ok=True)
-            if server is not None and all(server.tags.get(k) == v for k, v in (tags or {}).items()):
-                servers.append(server)
+        for home in self._homes():
+            for name in self._names(home):
+                server = self._describe(Sandbox(home, name), missing_ok=True)
+                if server is not None and all(server.tags.get(k) == v for k, v in (tags or {}).items()):
+                    servers.append(server)
         return servers
 
     def current_server_count(self) -> int:
-        """Every sandbox counts, stopped or not: it holds the name and the disk until deleted."""
-        return len(self._names())
+        """Every sandbox counts, of every fleet, stopped or not: it holds the name and the disk until
+        deleted."""
+        return sum(len(self._names(home)) for home in self._homes(every_fleet=True))
 
     def last_heartbeat(self, provider_id: str) -> float | None:
         try:
@@ -309,68 +316,99 @@ class LocalProvider(Provider):
         except FileNotFoundError:
             return None
 
-    def _names(self) -> list[str]:
+    def _names(self, home: str | None = None) -> list[str]:
         try:
-            entries = list(os.scandir(self.root))
+            entries = list(os.scandir(home or self.home))
         except FileNotFoundError:
             return []
         return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
 
-    def _describe(self, box: _Sandbox, missing_ok: bool = False) -> ProviderServer | None:
-        info = _read_json(box.path("server.json"))
+    def _homes(self, every_fleet: bool = False) -> list[str]:
+        """Where this provider object's servers are: its fleet's folder (every fleet's, listing them all)."""
+        if self.fleet != ALL_FLEETS and not every_fleet:
+            return [self.home]
+        try:
+            fleets = sorted(e.path for e in os.scandir(self.root) if e.name.startswith(FLEET_FOLDER))
+        except FileNotFoundError:
+            fleets = []
+        return [self.root] + fleets
+
+    def _describe(self, box: Sandbox, missing_ok: bool = False) -> ProviderServer | None:
+        info = read_json(box.path("server.json"))
         if info is None:
             if missing_ok:
                 return None  # deleted while we looked
             raise PermanentError("local server %r has no server.json under %s" % (box.name, self.root))
         agent = self._agent(box)
-        extra = {"sandbox": box.dir, "log": box.path("agent.log"), "server_type": info.get("server_type"),
+        extra = {"sandbox": box.dir, "home": box.root, "log": box.path("agent.log"),
+                 "server_type": info.get("server_type"),
                  "pid": agent.pid if agent.alive else None, "port": agent.port if agent.alive else None}
-        return ProviderServer(provider_id=box.name, name=info.get("name", box.name), state=_state(agent),
+        return ProviderServer(provider_id=box.name, name=info.get("name", box.name), state=state_of(agent),
                               address=ADDRESS, tags=dict(info.get("tags") or {}),
                               client_token=info.get("client_token", ""), created_at=info.get("created_at", 0.0),
                               extra=extra)
 
-    def _agent(self, box: _Sandbox) -> _AgentView:
-        launch = _read_json(box.path("launch.json"))
+    def _agent(self, box: Sandbox) -> AgentView:
+        launch = read_json(box.path("launch.json"))
         if not launch:
-            return _AgentView()
+            return AgentView()
         pid, ticks = launch.get("pid"), launch.get("start_ticks")
         if not isinstance(pid, int):
-            return _AgentView()
+            return AgentView()
         alive = pid_alive(pid, ticks)
-        bound = _read_json(box.path("agent.json")) if alive else None
+        bound = read_json(box.path("agent.json")) if alive else None
         if not (bound and bound.get("pid") == pid):
             bound = {}  # not listening yet, or a stale file of an earlier agent
-        return _AgentView(pid=pid, start_ticks=ticks, alive=alive, port=bound.get("port"),
-                          token=bound.get("token", ""), ready=bool(bound.get("ready")),
-                          stop_requested_at=launch.get("stop_requested_at"))
+        return AgentView(pid=pid, start_ticks=ticks, alive=alive, port=bound.get("port"),
+                         token=bound.get("token", ""), ready=bool(bound.get("ready")),
+                         stop_requested_at=launch.get("stop_requested_at"))
 
     # -- commands ------------------------------------------------------------------------------
+
+    def ansible_vars(self, provider_id: str, address: str | None = None) -> dict:
+        """The collection's ``sandbox`` connection, through the server's agent (the sandbox is the
+        commands' working directory); modules run with this controller's Python."""
+        self._sandbox(provider_id)                  # a valid id, or PermanentError
+        return {"ansible_connection": "appgraph.lifecycle.sandbox", "appgraph_sandbox_server": provider_id,
+                "appgraph_local_root": self.home, "ansible_python_interpreter": sys.executable,
+                "appgraph_server_dir": "."}
 
     def exec(self, provider_id: str, argv: list[str], env: Mapping[str, str] | None = None,
              timeout: float | None = None, cwd: str | None = None) -> ExecResult:
         """Run ``argv`` in the sandbox through its agent; stdout/stderr are the last 64 KiB."""
-        _check_command(argv, env)
+        check_command(argv, env)
+        body = {"argv": list(argv), "env": dict(env or {}), "cwd": cwd, "timeout": timeout}
+        # The agent gives a command ``timeout`` plus a grace period to die: wait a little longer.
+        wait = None if timeout is None else timeout + local_agent.KILL_GRACE + self.http_timeout
+        payload = self.agent_call(provider_id, "/exec", body, timeout=wait)
+        return ExecResult(rc=payload["rc"], stdout=payload["stdout"], stderr=payload["stderr"],
+                          timed_out=bool(payload["timed_out"]))
+
+    def server_home(self, provider_id: str) -> str:
+        """The server's sandbox folder (deleting the server deletes it, and what is in it)."""
+        return self._existing(provider_id).dir
+
+    def agent_call(self, provider_id: str, path: str, body: dict, timeout: float | None = None) -> dict:
+        """The agent's JSON answer to ``body`` at ``path`` (``/exec``, ``/put``, ``/fetch``).
+        TransientError: unreachable, starting, stopping, new token; PermanentError: refused."""
         box = self._existing(provider_id)
         agent = self._agent(box)
         if agent.port is None:
             raise TransientError("local server %r is not running" % provider_id, retry_after=1.0)
-        body = {"argv": list(argv), "env": dict(env or {}), "cwd": cwd, "timeout": timeout}
-        # The agent gives a command ``timeout`` plus a grace period to die: wait a little longer.
-        wait = None if timeout is None else timeout + local_agent.KILL_GRACE + self.http_timeout
         try:
-            status, payload = self._http(agent, "POST", "/exec", body, timeout=wait)
+            status, payload = self._http(agent, "POST", path, body, timeout=timeout)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise TransientError("cannot reach the agent of local server %r: %s" % (provider_id, exc)) from exc
         if status == 200:
-            return ExecResult(rc=payload["rc"], stdout=payload["stdout"], stderr=payload["stderr"],
-                              timed_out=bool(payload["timed_out"]))
+            return payload
         message = "local server %r: %s" % (provider_id, payload.get("error") or payload.get("status"))
         if status in (401, 503):  # a new agent (stale token), or one starting or stopping
             raise TransientError(message, retry_after=1.0)
+        if status == 404 and path == "/fetch":
+            raise FileNotFoundError(message)
         raise PermanentError(message)
 
-    def _http(self, agent: _AgentView, method: str, path: str, body: Any = None,
+    def _http(self, agent: AgentView, method: str, path: str, body: Any = None,
               timeout: float | None = None) -> tuple[int, dict]:
         conn = http.client.HTTPConnection(ADDRESS, agent.port, timeout=timeout)
         try:
@@ -386,20 +424,20 @@ class LocalProvider(Provider):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _sandbox(self, provider_id: str) -> _Sandbox:
+    def _sandbox(self, provider_id: str) -> Sandbox:
         # The id becomes a path: never let one climb out of the root.
         if not isinstance(provider_id, str) or not NAME_RE.match(provider_id):
             raise PermanentError("%r is not a local server id (%s)" % (provider_id, NAME_HINT))
-        return _Sandbox(self.root, provider_id)
+        return Sandbox(self.home, provider_id)
 
-    def _existing(self, provider_id: str) -> _Sandbox:
+    def _existing(self, provider_id: str) -> Sandbox:
         box = self._sandbox(provider_id)
         if not os.path.isdir(box.dir):
             raise PermanentError("no local server %r under %s" % (provider_id, self.root))
         return box
 
     @contextmanager
-    def _locked(self, box: _Sandbox) -> Iterator[None]:
+    def _locked(self, box: Sandbox) -> Iterator[None]:
         """Serialise launch / stop / delete of one sandbox across threads and processes."""
         try:
             fd = os.open(box.path("control.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -410,186 +448,3 @@ class LocalProvider(Provider):
             yield
         finally:
             os.close(fd)
-
-
-def _state(agent: _AgentView) -> str:
-    if not agent.alive:
-        return STOPPED
-    if agent.stop_requested_at is not None:
-        return STOPPING
-    return RUNNING if agent.ready else STARTING
-
-
-def _check_spec(spec: ServerSpec) -> None:
-    if not isinstance(spec.name, str) or not NAME_RE.match(spec.name):
-        raise InputError("%r is not a valid local server name" % (spec.name,), key="name", hint=NAME_HINT)
-    if not isinstance(spec.client_token, str) or not spec.client_token:
-        raise InputError("must be a non-empty string", key="client_token")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in (spec.tags or {}).items()):
-        raise InputError("tags must map strings to strings", key="tags")
-    for key in spec.options or {}:
-        raise InputError("unknown server option for provider 'local'", key=str(key),
-                         hint="the local provider takes no per-server options")
-
-
-def _check_command(argv: Any, env: Any) -> None:
-    if isinstance(argv, str) or not (isinstance(argv, (list, tuple)) and argv
-                                     and all(isinstance(a, str) for a in argv)):
-        raise InputError("must be a non-empty list of strings (never a shell string)", key="argv")
-    if env is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-        raise InputError("must map strings to strings", key="env")
-
-
-# -- processes ---------------------------------------------------------------------------------
-
-def _proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, session id, start time in clock ticks) from /proc, or None if there is no such pid."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    return fields[0].decode(), int(fields[3]), int(fields[19])
-
-
-def _start_ticks(pid: int) -> int | None:
-    if not os.path.isdir("/proc/self"):
-        return None
-    stat = _proc_stat(pid)
-    return stat[2] if stat else None
-
-
-def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
-    """Whether ``pid`` runs and is the process that started at ``start_ticks`` (when known).
-
-    Public: tests and the benchmark check processes the same way the provider does.
-
-    A zombie counts as gone (and is reaped if it is our child: agents are children of the
-    controller that launched them until that controller exits).
-    """
-    if os.path.isdir("/proc/self"):
-        stat = _proc_stat(pid)
-        if stat is None or (start_ticks is not None and stat[2] != start_ticks):
-            return False
-        if stat[0] in ("Z", "X"):
-            _reap(pid)
-            return False
-        return True
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child: its parent (or init) reaps it
-
-
-def _wait_gone(agent: _AgentView, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while pid_alive(agent.pid, agent.start_ticks):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(POLL)
-    return True
-
-
-def _signal(pid: int | None, signum: int) -> None:
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _kill_session(sid: int | None) -> None:
-    """SIGKILL the agent and every process left in its session (its commands' process groups).
-
-    The agent is a session leader, and the commands it runs stay in its session (each in a process
-    group of its own), so on Linux the session finds them even when the agent cannot be asked.
-    """
-    if sid is None:
-        return
-    for pid in _session_members(sid):
-        _signal(pid, signal.SIGKILL)
-    _signal(sid, signal.SIGKILL)
-
-
-def _session_members(sid: int) -> list[int]:
-    try:
-        names = os.listdir("/proc")
-    except FileNotFoundError:
-        return []
-    members = []
-    for name in names:
-        if name.isdigit() and int(name) != sid:
-            stat = _proc_stat(int(name))
-            if stat is not None and stat[1] == sid:
-                members.append(int(name))
-    return members
-
-
-# -- files -------------------------------------------------------------------------------------
-
-def _atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    tmp = "%s.tmp-%s" % (path, os.urandom(6).hex())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def _write_json(path: str, data: dict) -> None:
-    _atomic_write(path, json.dumps(data, sort_keys=True).encode())
-
-
-def _read_json(path: str) -> dict | None:
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read())
-    except (FileNotFoundError, NotADirectoryError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _log_tail(path: str, lines: int = 5) -> str:
-    text = _read_text(path)
-    if not text:
-        return ""
-    return "; last lines of %s:\n%s" % (path, "\n".join(text.splitlines()[-lines:]))
-
-
-def _module_source(module: Any) -> str:
-    """The source of ``module``, from a file or from the zip Ansible ships modules in."""
-    loader = getattr(module, "__loader__", None)
-    source = loader.get_source(module.__name__) if loader is not None else None
-    if source is None:
-        with open(module.__file__, encoding="utf-8") as handle:
-            source = handle.read()
-    return source

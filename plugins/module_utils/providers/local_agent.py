@@ -9,14 +9,23 @@ provider, in a session of its own, with stdout/stderr going to ``<sandbox>/agent
 - holds ``<sandbox>/agent.lock`` for its whole life, so a sandbox never has two agents;
 - listens on 127.0.0.1 (a free port) and writes ``agent.json`` (pid, port, secret token; 0600);
 - answers ``GET /health`` (503 during the first ``start_delay`` seconds, to emulate a slow cloud,
-  then 200), ``POST /exec`` and ``POST /shutdown`` (both need ``Authorization: Bearer <token>``);
+  then 200), ``POST /exec``, ``POST /put``, ``POST /fetch`` and ``POST /shutdown`` (all four need
+  ``Authorization: Bearer <token>``);
 - touches ``<sandbox>/heartbeat`` every ``heartbeat_interval`` seconds;
 - exits by itself when its sandbox directory disappears.
 
 ``/exec`` takes JSON ``{argv, env, cwd, timeout}`` and returns ``{rc, stdout, stderr, timed_out}``
-(the last 64 KiB of each stream). The command is a child of the agent in a process group of its
-own; processes it leaves in the background keep running until the agent shuts down, which
-terminates every process group it spawned.
+(the last 64 KiB of each stream, and their sizes as ``stdout_bytes``/``stderr_bytes``). Optional:
+``stdin`` (base64: the command's standard input, else /dev/null), ``output_limit`` (bytes of each
+stream to return, up to 32 MiB) and ``encoding: base64`` (the streams as base64, byte for byte).
+The command is a child of the agent in a process group of its own; processes it leaves in the
+background keep running until the agent shuts down, which terminates every process group it
+spawned.
+
+``/put`` takes ``{path, data (base64), offset}`` and writes the bytes at ``offset`` (0 creates or
+truncates the file, mode 0600; a symbolic link as the last component is refused); ``/fetch``
+takes ``{path, offset, length}`` and returns ``{data (base64), size}``. Paths are relative to the
+sandbox, and no path (symbolic links resolved) may lead out of it; at most 2 MiB per call.
 
 Standalone on purpose: the provider copies this file next to the sandboxes and runs the copy, so
 the agent outlives the controller's temporary files. It imports nothing from the collection, and
@@ -45,6 +54,8 @@ except ImportError:  # pragma: no cover - not CPython
 
 TAIL_BYTES = 64 * 1024
 MAX_BODY = 4 * 1024 * 1024
+MAX_OUTPUT = 32 * 1024 * 1024  # the most of one stream /exec returns when asked for more than the tail
+FILE_CHUNK = 2 * 1024 * 1024   # the most bytes one /put or /fetch moves
 MAX_HEADER_LINES = 64
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL for a process group
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -333,7 +344,7 @@ class Agent:
     def route(self, method, path, headers, body):
         if (method, path) == ("GET", "/health"):
             return self.health()
-        if (method, path) not in (("POST", "/exec"), ("POST", "/shutdown")):
+        if method != "POST" or path not in ("/exec", "/put", "/fetch", "/shutdown"):
             return 404, {"error": "no route %s %s" % (method, path)}
         if not same_secret(headers.get("authorization", "").encode(), ("Bearer " + self.token).encode()):
             return 401, {"error": "missing or wrong token"}
@@ -342,6 +353,10 @@ class Agent:
             return 202, {"status": "stopping"}
         if self.stopping.is_set() or not self.ready:
             return 503, self.health()[1]
+        if path == "/put":
+            return 200, self.put(*parse_file_request(body, "data"))
+        if path == "/fetch":
+            return self.fetch(*parse_file_request(body, "length"))
         return 200, self.run_command(parse_exec(body))
 
     def health(self):
@@ -351,21 +366,79 @@ class Agent:
     # -- commands ------------------------------------------------------------------------------
 
     def run_command(self, request):
-        argv, env, cwd, timeout = request
+        argv, env, cwd, timeout, stdin, limit, encoding = request
         cwd = self.resolve_cwd(cwd)
         out_fd, err_fd = self.scratch_fd(), self.scratch_fd()
+        in_fd = None
         try:
+            if stdin is not None:   # a file too: the command reads it at its own pace
+                in_fd = self.scratch_fd()
+                os.write(in_fd, stdin)
+                os.lseek(in_fd, 0, os.SEEK_SET)
             try:
-                proc = self.children.spawn(argv, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=err_fd,
-                                           cwd=cwd, env=self.command_env(env), close_fds=True)
+                proc = self.children.spawn(argv, stdin=subprocess.DEVNULL if in_fd is None else in_fd,
+                                           stdout=out_fd, stderr=err_fd, cwd=cwd, env=self.command_env(env),
+                                           close_fds=True)
             except OSError as exc:  # what a shell says for a missing or non-executable program
                 rc = 127 if isinstance(exc, FileNotFoundError) else 126
-                return {"rc": rc, "stdout": "", "stderr": "%s: %s\n" % (argv[0], exc.strerror), "timed_out": False}
+                message = ("%s: %s\n" % (argv[0], exc.strerror)).encode()
+                return {"rc": rc, "stdout": encode(b"", encoding), "stderr": encode(message, encoding),
+                        "stdout_bytes": 0, "stderr_bytes": len(message), "timed_out": False}
             rc, timed_out = self.children.wait(proc, timeout)
-            return {"rc": rc, "stdout": tail(out_fd), "stderr": tail(err_fd), "timed_out": timed_out}
+            return {"rc": rc, "stdout": encode(tail(out_fd, limit), encoding),
+                    "stderr": encode(tail(err_fd, limit), encoding), "stdout_bytes": os.fstat(out_fd).st_size,
+                    "stderr_bytes": os.fstat(err_fd).st_size, "timed_out": timed_out}
         finally:
-            os.close(out_fd)
-            os.close(err_fd)
+            for fd in (out_fd, err_fd, in_fd):
+                if fd is not None:
+                    os.close(fd)
+
+    # -- files -----------------------------------------------------------------------------------
+
+    def put(self, path, data, offset):
+        target = self.resolve_path(path, writing=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_TRUNC if offset == 0 else 0)
+        try:
+            fd = os.open(target, flags, 0o600)
+        except OSError as exc:
+            raise BadRequest("cannot write %r: %s" % (path, exc.strerror)) from None
+        try:
+            os.pwrite(fd, data, offset)
+            return {"size": os.fstat(fd).st_size}
+        finally:
+            os.close(fd)
+
+    def fetch(self, path, offset, length):
+        target = self.resolve_path(path, writing=False)
+        try:
+            fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return 404, {"error": "no file %r in the sandbox" % path}
+        except OSError as exc:
+            raise BadRequest("cannot read %r: %s" % (path, exc.strerror)) from None
+        try:
+            info = os.fstat(fd)
+            if not stat_is_file(info.st_mode):
+                raise BadRequest("%r is not a regular file" % path)
+            return 200, {"data": encode(os.pread(fd, length, offset), "base64"), "size": info.st_size}
+        finally:
+            os.close(fd)
+
+    def resolve_path(self, path, writing):
+        """``path`` (relative to the sandbox, or absolute) if it stays in the sandbox. For writing,
+        the folder is resolved and the last component is opened without following a link."""
+        full = os.path.join(self.sandbox, path)
+        if writing:
+            folder, name = os.path.split(full)
+            if not name:
+                raise BadRequest("path %r names no file" % path)
+            target = os.path.join(os.path.realpath(folder), name)
+            where = os.path.dirname(target)
+        else:
+            target = where = os.path.realpath(full)
+        if os.path.commonpath([where, self.sandbox]) != self.sandbox:
+            raise BadRequest("path %r is outside the sandbox %s" % (path, self.sandbox))
+        return target
 
     def resolve_cwd(self, cwd):
         path = os.path.realpath(os.path.join(self.sandbox, cwd or "."))
@@ -406,9 +479,32 @@ def drain(sock):
         pass  # nothing more to read (non-blocking)
 
 
-def tail(fd):
+def tail(fd, limit=TAIL_BYTES):
+    """The last ``limit`` bytes of the file ``fd``."""
     size = os.fstat(fd).st_size
-    return os.pread(fd, TAIL_BYTES, max(0, size - TAIL_BYTES)).decode("utf-8", "replace")
+    return os.pread(fd, limit, max(0, size - limit))
+
+
+def encode(data, encoding):
+    """Bytes for a JSON answer: text (invalid UTF-8 replaced), or base64 (exact)."""
+    if encoding == "base64":
+        import binascii  # a small C module, loaded only by agents that are asked for bytes
+        return binascii.b2a_base64(data, newline=False).decode("ascii")
+    return data.decode("utf-8", "replace")
+
+
+def decode_base64(text, what):
+    import binascii
+    if not isinstance(text, str):
+        raise BadRequest("%s must be base64 text" % what)
+    try:
+        return binascii.a2b_base64(text.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError):
+        raise BadRequest("%s is not valid base64" % what) from None
+
+
+def stat_is_file(mode):
+    return (mode & 0o170000) == 0o100000
 
 
 def read_request(stream):
@@ -435,12 +531,24 @@ def read_request(stream):
     return request_line[0], request_line[1], headers, body
 
 
-def parse_exec(body):
-    """``(argv, env, cwd, timeout)`` from an /exec body, checked: argv is a list, never a string."""
+def parse_json(body):
     try:
         request = json.loads(body or b"{}")
     except ValueError as exc:
         raise BadRequest("body is not JSON: %s" % exc) from None
+    if not isinstance(request, dict):
+        raise BadRequest("body must be a JSON object")
+    return request
+
+
+def is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def parse_exec(body):
+    """``(argv, env, cwd, timeout, stdin, output_limit, encoding)`` from an /exec body, checked:
+    argv is a list, never a string."""
+    request = parse_json(body)
     argv, env = request.get("argv"), request.get("env") or {}
     cwd, timeout = request.get("cwd"), request.get("timeout")
     if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
@@ -451,7 +559,36 @@ def parse_exec(body):
         raise BadRequest("cwd must be a string")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise BadRequest("timeout must be a positive number of seconds")
-    return argv, env, cwd, timeout
+    stdin = request.get("stdin")
+    if stdin is not None:
+        stdin = decode_base64(stdin, "stdin")
+    limit = request.get("output_limit", TAIL_BYTES)
+    if not (is_count(limit) and 0 < limit <= MAX_OUTPUT):
+        raise BadRequest("output_limit must be a number of bytes from 1 to %d" % MAX_OUTPUT)
+    encoding = request.get("encoding", "text")
+    if encoding not in ("text", "base64"):
+        raise BadRequest("encoding must be text or base64")
+    return argv, env, cwd, timeout, stdin, limit, encoding
+
+
+def parse_file_request(body, what):
+    """``(path, data, offset)`` of a /put body (``what`` = data) or ``(path, offset, length)`` of
+    a /fetch body (``what`` = length)."""
+    request = parse_json(body)
+    path, offset = request.get("path"), request.get("offset", 0)
+    if not (isinstance(path, str) and path and "\0" not in path):
+        raise BadRequest("path must be a non-empty string")
+    if not is_count(offset):
+        raise BadRequest("offset must be a number of bytes")
+    if what == "data":
+        data = decode_base64(request.get("data"), "data")
+        if len(data) > FILE_CHUNK:
+            raise BadRequest("at most %d bytes per /put" % FILE_CHUNK)
+        return path, data, offset
+    length = request.get("length", FILE_CHUNK)
+    if not (is_count(length) and 0 < length <= FILE_CHUNK):
+        raise BadRequest("length must be a number of bytes from 1 to %d" % FILE_CHUNK)
+    return path, offset, length
 
 
 def send_response(conn, status, payload):

@@ -6,17 +6,14 @@
 Not moto's in-process ``mock_aws``: boto3 talks HTTP to ``python -m moto.server``, started once per
 session with fake credentials and AMI / instance type validation on, and reset before each test.
 Every observation is checked through a separate boto3 client, not only through the provider.
+The moto fixtures (``moto_url``, ``aws``, ``image_id``) are in tests/unit/conftest.py: servers/test_pools.py
+uses the same server.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -28,87 +25,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError  # noqa: E4
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import (  # noqa: E402
     InputError, PermanentError, TransientError)
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers import ec2, registry  # noqa: E402
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import (  # noqa: E402
-    RUNNING, STARTING, STOPPED, ServerSpec)
-
-REGION = "us-east-1"
-STARTUP_TIMEOUT = 30.0
-FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as reply:
-            return reply.status == 200
-    except (OSError, urllib.error.URLError):
-        return False
-
-
-@pytest.fixture(scope="session")
-def moto_url(tmp_path_factory):
-    """``http://127.0.0.1:<port>`` of a moto server process (fake credentials in the environment)."""
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in FAKE_ENV.items():
-            env.setenv(key, value)
-        env.delenv("AWS_PROFILE", raising=False)
-        server_env = dict(os.environ, MOTO_ENABLE_AMI_VALIDATION="true",
-                          MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION="true")
-        log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-        for _attempt in range(3):  # the free port may be taken between probing and binding
-            port = _free_port()
-            url = "http://127.0.0.1:%d" % port
-            with open(log_path, "ab") as log:
-                process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                           env=server_env)
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while process.poll() is None and time.monotonic() < deadline and not _get(url + "/moto-api/"):
-                time.sleep(0.05)
-            if process.poll() is None and _get(url + "/moto-api/"):
-                break
-            process.kill()
-            process.wait()
-        else:
-            pytest.fail("moto server did not start; log:\n%s" % log_path.read_text()[-2000:])
-        try:
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@pytest.fixture
-def aws(moto_url):
-    """A plain boto3 EC2 client on a freshly reset moto server: the test's own eyes."""
-    urllib.request.urlopen(urllib.request.Request(moto_url + "/moto-api/reset", method="POST"), timeout=5).read()
-    return boto3.client("ec2", region_name=REGION, endpoint_url=moto_url)
-
-
-@pytest.fixture(scope="session")
-def session_image_id(moto_url):
-    """One of moto's default AMIs (they survive a reset). Looked up once: listing them takes ~2 s."""
-    client = boto3.client("ec2", region_name=REGION, endpoint_url=moto_url)
-    return client.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
-
-
-@pytest.fixture
-def image_id(aws, session_image_id):
-    return session_image_id
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers import ec2, ec2_errors, registry  # noqa: E402
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.model.statuses import RUNNING, STARTING, STOPPED  # noqa: E402
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ServerSpec  # noqa: E402
+from ansible_collections.appgraph.lifecycle.tests.helpers.net import free_port  # noqa: E402
 
 
 @pytest.fixture
@@ -325,7 +245,7 @@ def test_list_servers_follows_pagination(make, aws, image_id):
 def test_identity_names_the_account_and_region(make, moto_url):
     assert make().identity() == "ec2:123456789012:us-east-1"  # moto's STS account
     assert make(account="prod", region="eu-west-1").identity() == "ec2:prod:eu-west-1"
-    unreachable = "http://127.0.0.1:%d" % _free_port()
+    unreachable = "http://127.0.0.1:%d" % free_port()
     provider = registry.get_provider("ec2", {"endpoint_url": unreachable, "image_id": "ami-1"})
     provider._config.update(max_attempts=1, connect_timeout=1.0)  # pylint: disable=protected-access
     assert provider.identity() == "ec2:%s:us-east-1" % unreachable
@@ -393,7 +313,7 @@ def test_a_bad_instance_type_is_a_permanent_error_naming_the_aws_code(make, aws)
 
 
 def test_an_unreachable_endpoint_is_transient(moto_url):  # moto_url: the fake credentials
-    provider = registry.get_provider("ec2", {"endpoint_url": "http://127.0.0.1:%d" % _free_port(),
+    provider = registry.get_provider("ec2", {"endpoint_url": "http://127.0.0.1:%d" % free_port(),
                                              "image_id": "ami-1"})
     provider._config.update(max_attempts=1, connect_timeout=1.0)  # pylint: disable=protected-access
     with pytest.raises(TransientError, match="DescribeInstances"):
@@ -411,10 +331,10 @@ def test_an_unreachable_endpoint_is_transient(moto_url):  # moto_url: the fake c
 def test_error_mapping(code, status, transient):
     exc = ClientError({"Error": {"Code": code, "Message": "the message"},
                        "ResponseMetadata": {"HTTPStatusCode": status}}, "RunInstances")
-    mapped = ec2.map_error("RunInstances for server 'web-1'", exc)
+    mapped = ec2_errors.map_error("RunInstances for server 'web-1'", exc)
     assert isinstance(mapped, TransientError if transient else PermanentError)
     assert mapped.code == code and "%s: the message" % code in str(mapped)
-    assert isinstance(ec2.map_error("x", EndpointConnectionError(endpoint_url="http://h")), TransientError)
+    assert isinstance(ec2_errors.map_error("x", EndpointConnectionError(endpoint_url="http://h")), TransientError)
 
 
 def test_the_registry_imports_without_boto3(repo_root):

@@ -19,22 +19,10 @@ import pytest
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import (
     InputError, PermanentError, TransientError)
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import (
-    RUNNING, STARTING, STOPPED, STOPPING, ServerSpec)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.model.statuses import RUNNING, STARTING, STOPPED, STOPPING
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ServerSpec
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider, pid_alive
-
-DEADLINE = 5.0  # seconds; generous for a loaded 2-core CI machine, never reached when things work
-
-
-def wait_until(predicate, timeout=DEADLINE, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.005)
+from ansible_collections.appgraph.lifecycle.tests.helpers.wait import wait_until
 
 
 @pytest.fixture
