@@ -4,6 +4,8 @@
 # Db start: run kv.py in the background; return once it answers /health.
 # shellcheck disable=SC2154  # port, Db_size, ...: set by the script installer (see svc_require)
 set -euo pipefail
+# The Service component's script: merged into this folder at deploy (the component extends Service).
+# shellcheck source=SCRIPTDIR/../../Service/scripts/service.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/service.sh"
 
 svc_require APPGRAPH_FILES_DIR APPGRAPH_DATA_DIR port

@@ -4,6 +4,8 @@
 # Lb update: API servers came or went; rewrite backends.json and have lb.py read it again (no
 # restart: requests in flight are not cut).
 set -euo pipefail
+# The Service component's script: merged into this folder at deploy (the component extends Service).
+# shellcheck source=SCRIPTDIR/../../Service/scripts/service.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/service.sh"
 
 svc_require APPGRAPH_FILES_DIR APPGRAPH_DATA_DIR
