@@ -1,8 +1,14 @@
-"""Shared bits of the benchmarks: import paths and a timer. Benchmarks print figures; they assert nothing."""
+"""Shared bits of the benchmarks: import paths and a timer. Benchmarks print figures; they assert nothing.
+
+Importing it puts collection/ on sys.path: the engine and the tests' helpers (tests/helpers: the
+in-memory provider, the latency installer) import as ``ansible_collections.appgraph.lifecycle...``.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -26,3 +32,13 @@ def best_of(n: int, fn):
         result = fn()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def dies_with_us() -> None:
+    """For ``subprocess.Popen(preexec_fn=...)``: the child gets SIGTERM when the benchmark ends,
+    however it ends (a kill -9 or a timeout too), so a benchmark leaves no process running. Linux
+    only; elsewhere a no-op."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

@@ -19,9 +19,10 @@ import time
 import _common  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import lifecycle as lc
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import application_from_document
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.plan import settle
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.states import UNRESOLVED, WAITING_FOR_ANCESTOR
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.limits import Limits
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.model.loader import application_from_document
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.lifecycle.plan import settle
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.model.states import UNRESOLVED, WAITING_FOR_ANCESTOR
 
 
 def application(vms: int, modules: int):
@@ -38,7 +39,8 @@ def application(vms: int, modules: int):
                           {"name": "server", "component": "Server", "children": [
                               {"name": "module", "component": "Module", "count": modules}]}]}],
     }
-    return application_from_document(doc, lambda _path: None)
+    # 101,002 instances with the defaults: past the default cap of 100,000, raised for this benchmark
+    return application_from_document(doc, lambda _path: None, limits=Limits(max_instances=2 + vms * (2 + modules)))
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Makespan of a whole request through the real driver (life cycle + SQLite store + executor).
 
 Usage: python bench/converge_makespan.py [--vms 40 --latency 0.05]
-Every operation of the application takes --latency seconds (the latency installer). With
+Every operation of the application takes --latency seconds (the latency installer of tests/helpers). With
 uniform latency the critical path is (number of waves of the plan) x latency: the bound no
 scheduler can beat. Printed beside it: the driver at parallelism >= width, a level-by-level run
 (the same driver forced to wait for a whole wave before the next: the plan's waves), and a
@@ -20,11 +20,12 @@ import time
 import _common  # noqa: F401 pylint: disable=unused-import
 import yaml
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.converge import Converger
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api import application as engine
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.runtime.converge import Converger
 from ansible_collections.appgraph.lifecycle.plugins.module_utils import lifecycle as lc
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.plan import settle
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.lifecycle.plan import settle
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store.store import Store
+from ansible_collections.appgraph.lifecycle.tests.helpers.latency import latency_installers
 
 
 def document(vms: int, latency: float) -> dict:
@@ -59,7 +60,7 @@ def run(folder: str, doc: dict, parallelism: int) -> tuple:
         engine.add_application(store, path)
         start = time.perf_counter()
         app = engine.stored_application(store, "makespan")
-        result = Converger(store, app, parallelism=parallelism).run("start_all")
+        result = Converger(store, app, installers=latency_installers(), parallelism=parallelism).run("start_all")
         elapsed = time.perf_counter() - start
         if result.failed:
             sys.exit("operations failed: %s" % [op.as_dict() for op in result.failed][:3])

@@ -20,9 +20,9 @@ import time
 
 import _common  # noqa: F401 pylint: disable=unused-import
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api import application as engine
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.registry import InstallerRegistry
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store.store import Store
 
 BIN = os.path.dirname(sys.executable)
 

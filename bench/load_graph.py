@@ -14,8 +14,8 @@ import tempfile
 # _common puts collection/ on sys.path before the engine is imported
 from _common import best_of
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.app_loader import load_application
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.graph import application_graph, topological_order
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.model.loader import load_application
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.model.graph import build_graph, topological_order
 
 HEADER = """application: big
 components:
@@ -56,7 +56,7 @@ def main() -> None:
 
     def load_and_build():
         app = load_application(path)       # parse, schema, model, cycle check (builds the graph once)
-        graph = application_graph(app)
+        graph = build_graph(app)
         topological_order(app, graph)
         return app, graph
 

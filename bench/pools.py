@@ -22,57 +22,23 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # pylint: disable=wrong-import-position
 import _common  # noqa: E402,F401 pylint: disable=unused-import
-from ansible_collections.appgraph.lifecycle.plugins.module_utils import pools  # noqa: E402
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ProviderServer  # noqa: E402
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store  # noqa: E402
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.servers import pools  # noqa: E402
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store.store import Store  # noqa: E402
+from ansible_collections.appgraph.lifecycle.tests.helpers.providers import FakeProvider  # noqa: E402
+from ansible_collections.appgraph.lifecycle.tests.helpers.store import counting_store  # noqa: E402
 
 START_TIME = 1.0
 
 
-class SlowStart:
+def slow_start():
     """In memory; a server answers ``has_started`` START_TIME seconds after its ``create_server``."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.made = {}          # provider id -> monotonic time of the first create_server
-        self.calls = 0
-
-    def identity(self):
-        return "bench:slow-start"
-
-    def create_server(self, spec):
-        provider_id = "id-" + spec.name
-        with self.lock:
-            self.calls += 1
-            self.made.setdefault(provider_id, time.monotonic())
-        return ProviderServer(provider_id, spec.name, "starting", "127.0.0.1", dict(spec.tags), spec.client_token,
-                              time.time())
-
-    def has_started(self, provider_id):
-        with self.lock:
-            self.calls += 1
-            made = self.made[provider_id]
-        return time.monotonic() - made >= START_TIME
-
-    def stop_server(self, provider_id):
-        pass
-
-    def has_stopped(self, provider_id):
-        return True
-
-    def delete_server(self, provider_id):
-        with self.lock:
-            self.made.pop(provider_id, None)
-
-    def has_been_deleted(self, provider_id):
-        return True
+    return FakeProvider(identity="bench:slow-start", start_time=START_TIME)
 
 
 def parse_args(argv):
@@ -86,44 +52,26 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-class CountingDb:
-    """Counts the statements a store connection runs (after it was opened)."""
-
-    def __init__(self, db, seen):
-        self._db, self._seen = db, seen
-
-    def __getattr__(self, name):
-        return getattr(self._db, name)
-
-    def query(self, sql, params=()):
-        self._seen.append(sql)
-        return self._db.query(sql, params)
-
-    def execute(self, sql, params=()):
-        self._seen.append(sql)
-        return self._db.execute(sql, params)
-
-
 def ensure_figure(store, count, concurrency, backoff):
-    provider = SlowStart()
+    provider = slow_start()
     service = pools.PoolService(store, provider_factory=lambda name, options: provider, concurrency=concurrency,
                                 backoff_initial=backoff, backoff_max=backoff)
     pool = "bench-c%d-%s" % (concurrency, os.urandom(3).hex())
     began = time.perf_counter()
     result = service.ensure(pool, count, "slow")
     elapsed = time.perf_counter() - began
-    if result.failed or result.counts != {"running": count}:
-        raise RuntimeError("ensure(%d) did not get %d running servers: %s" % (count, count, result.failed[:3]))
+    if result.failed_servers or result.counts != {"running": count}:
+        raise RuntimeError("ensure(%d) did not get %d running servers: %s" % (count, count, result.failed_servers[:3]))
     bound = START_TIME * math.ceil(count / concurrency)
     print("ensure(%d) concurrency %d: %.3f s; bound %.3f s; ratio %.3f; provider calls %d"
-          % (count, concurrency, elapsed, bound, elapsed / bound, provider.calls))
+          % (count, concurrency, elapsed, bound, elapsed / bound, len(provider.server_calls())))
     service.absent(pool)
     forget(store, pool)
     return elapsed, bound
 
 
 def satisfied_figure(store, count, backoff):
-    provider = SlowStart()
+    provider = slow_start()
     built = []
 
     def factory(name, options):
@@ -136,16 +84,11 @@ def satisfied_figure(store, count, backoff):
     began = time.perf_counter()
     service.ensure(pool, count, "slow")
     print("ensure(%d) from nothing, concurrency 200: %.2f s" % (count, time.perf_counter() - began))
-    provider.calls, built[:] = 0, []
+    provider.calls.clear()
+    built.clear()
     seen = []
     real_store = pools.Store
-
-    class Counting(real_store):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.db = CountingDb(self.db, seen)
-
-    pools.Store = Counting
+    pools.Store = counting_store(real_store, seen)
     try:
         times = []
         for _run in range(7):
@@ -157,7 +100,7 @@ def satisfied_figure(store, count, backoff):
         pools.Store = real_store
     print("ensure(%d) satisfied: median %.1f ms, best %.1f ms (7 runs); store queries per call %d; "
           "provider calls %d, providers built %d" % (count, statistics.median(times) * 1000, min(times) * 1000,
-                                                     len(seen) // 7, provider.calls, len(built)))
+                                                     len(seen) // 7, len(provider.server_calls()), len(built)))
     service.absent(pool)
     forget(store, pool)
 

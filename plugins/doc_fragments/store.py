@@ -20,6 +20,14 @@ options:
       - A new SQLite file is created with mode C(0600), and its folder with C(0700).
       - All tasks of a play that work on the same applications must use the same store; set it once
         with C(module_defaults) for the action group C(group/appgraph.lifecycle.appgraph).
+      - A password written in a C(postgresql://) URL is masked in what the task returns; better keep it
+        out of the URL, in O(store_password), or in E(APPGRAPH_STORE_PASSWORD) or libpq's E(PGPASSWORD) on
+        the controller.
+    type: str
+  store_password:
+    description:
+      - The password of a C(postgresql://) store, when it is not in the environment (E(APPGRAPH_STORE_PASSWORD),
+        E(PGPASSWORD)). Never shown in what the task returns.
     type: str
 requirements:
   - python >= 3.11

@@ -40,6 +40,13 @@ options:
         description: The provider's options, for example C(root) for V(local).
         type: dict
         default: {}
+  all_fleets:
+    description:
+      - List the servers of every fleet the providers have, not only those of this store's fleet.
+      - Every store has a fleet identity, made with it; what it makes carries it, and two stores on one
+        machine or one cloud account never see, adopt or delete each other's servers.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - appgraph.lifecycle.store.plugins
   - constructed
@@ -60,7 +67,7 @@ EXAMPLES = r"""
 # file: appgraph.servers.yml
 plugin: appgraph.lifecycle.servers
 store: /var/lib/appgraph/appgraph.db
-
+---
 # file: cloud.servers.yml -- two providers, extra groups, cached for 5 minutes
 plugin: appgraph.lifecycle.servers
 providers:
@@ -82,11 +89,8 @@ import json
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.inventory import InventorySource
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.errors import AppGraphError
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.inventory_source import (
-    cache_key_suffix, inventory_hosts)
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.registry import get_provider
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -100,9 +104,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         try:
-            providers = [(p["name"], get_provider(p["name"], p.get("options") or {}))
-                         for p in self.get_option("providers")]
-            cache_key = "%s_%s" % (self.get_cache_key(path), cache_key_suffix(self.get_option("store"), providers))
+            source = InventorySource(self.get_option("store"), self.get_option("providers"),
+                                     all_fleets=self.get_option("all_fleets"))
+            cache_key = "%s_%s" % (self.get_cache_key(path), source.cache_key())
             use_cache = self.get_option("cache")
             hosts = None
             if use_cache and cache:
@@ -111,8 +115,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 # (0.4 s for 300 hosts); the standard decoder reads the string in milliseconds.
                 hosts = json.loads(cached) if isinstance(cached, str) else None
             if hosts is None:
-                with Store(self.get_option("store")) as store:
-                    hosts = inventory_hosts(store, providers)
+                hosts = source.hosts()
                 if use_cache:
                     self._cache[cache_key] = json.dumps(hosts)
         except AppGraphError as exc:

@@ -15,7 +15,16 @@ description:
     DOT text.
   - Optionally draws the graph as an SVG file (no Graphviz needed), boxes filled with the colour of
     each instance's state, containment edges solid, required imports dashed, optional ones dotted.
-  - Never changes anything in the store.
+    The instances of bound applications that export what this one imports (O(appgraph.lifecycle.application#module:bindings))
+    are drawn too, as dashed boxes in their own state, with teal edges to their importers.
+  - Returns the template the application was made from, what the template offers other applications
+    (RV(exports_prefix), RV(external_exports)), the applications its C(external) imports come from
+    (RV(bindings)) and those that import from it (RV(bound_by)).
+  - Reads the heartbeats of the application's servers first, as M(appgraph.lifecycle.reconcile) does;
+    a started root whose agent has been silent for three heartbeat periods is shown as V(problem), a
+    V(problem) root that is heard again as V(deployed_started). That observation is recorded in the
+    store (the root's state and an event) and reported with C(changed=true); nothing else is ever
+    changed, and in check mode nothing at all (the observation is only shown).
 author:
   - appgraph.lifecycle contributors (@appgraph)
 options:
@@ -32,7 +41,7 @@ extends_documentation_fragment:
   - appgraph.lifecycle.store
 attributes:
   check_mode:
-    description: Runs normally; it changes nothing.
+    description: Reads and shows everything, heartbeats included, and records nothing.
     support: full
   diff_mode:
     description: Returns no diff; it changes nothing.
@@ -76,6 +85,44 @@ source:
   returned: always
   type: str
   sample: /srv/apps/lamp.app.yml
+template:
+  description: The template the application was made from (several applications may share one).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The template's name (the file's C(application), the descriptor's C(name)).
+      type: str
+      sample: shop
+    version:
+      description: The template's version (the descriptor's C(version), formerly C(qualifier)), or V(null).
+      type: str
+      sample: "1.0.0"
+    source:
+      description: The file or directory it was read from.
+      type: str
+      sample: /srv/apps/shop
+exports_prefix:
+  description: The prefix other applications import this one's external exports with, or V(null).
+  returned: always
+  type: str
+  sample: Lamp
+external_exports:
+  description: What the template offers other applications, C(Component.variable) -> the name they import.
+  returned: always
+  type: dict
+  sample: {"MySQL.ip": "ip", "MySQL.port": "port"}
+bindings:
+  description: Where this application's C(external) imports come from, prefix -> application names.
+  returned: always
+  type: dict
+  sample: {"Lamp": ["shop-db"]}
+bound_by:
+  description: The applications bound to this one (that import its external exports).
+  returned: always
+  type: list
+  elements: str
+  sample: ["shop-web"]
 instances:
   description: Every instance, parents before children, in declaration order.
   returned: always
@@ -116,8 +163,20 @@ instances:
       description:
         - What the instance imports now, from started exporters only,
           C(Prefix) -> exporter path -> variable -> value.
+        - An exporter of a bound application is named C(<application>:<path>).
       type: dict
-      sample: {"Tomcat": {"/tomcat-vm 1/tomcat": {"ip": "127.0.0.1", "portAJP": 8009}}}
+      sample: {"Tomcat": {"/tomcat-vm 1/tomcat": {"ip": "127.0.0.1", "portAJP": 8009}},
+               "Lamp": {"shop-db:/db-vm/db": {"ip": "10.0.0.5", "port": 3306}}}
+    data:
+      description: The runtime data kept with the instance (Roboconf's C(data.*) and C(instance-data), the file's C(data)).
+      type: dict
+      sample: {"ec2.elastic.ip": "192.168.1.10"}
+    last_error:
+      description:
+        - The error of the instance's last operation when it failed, kept until an operation of the instance
+          succeeds (in a later run too); V(null) otherwise. The picture draws such an instance red.
+      type: str
+      sample: "deploy of /tomcat-vm 1/tomcat failed: deploy.sh exited with 3: the disk is full"
 order:
   description: Instance paths in the order deployments and starts follow (containment and required imports).
   returned: always
@@ -167,8 +226,8 @@ hint:
   sample: add it first with state=present and src=<file>
 """
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import AppGraphModule
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.picture import application_report
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import AppGraphModule, never_fails
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.info import application_report
 
 
 def main():
@@ -177,8 +236,9 @@ def main():
         picture=dict(type="path"),
     )
     module = AppGraphModule(argument_spec)
-    module.run(lambda store: application_report(store, module.params["name"], module.params["picture"]),
-               outcome=lambda result: None)
+    p = module.params
+    module.run(lambda store: application_report(store, p["name"], p["picture"], check_mode=module.check_mode),
+               outcome=never_fails)
 
 
 if __name__ == "__main__":

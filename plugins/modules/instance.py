@@ -202,6 +202,33 @@ timed_out:
   returned: always
   type: bool
   sample: false
+reactions:
+  description:
+    - The chain reactions across applications once this one was converged, one entry per application bound
+      to it (directly or through others) that ran something, exporters first.
+    - Their failures do not fail this task; each application's own task, or M(appgraph.lifecycle.reconcile), reports them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    application:
+      description: The application that reacted.
+      type: str
+      sample: shop-web
+    operations:
+      description: What it ran, as in RV(operations).
+      type: list
+      elements: dict
+      sample: [{"operation": "stop", "path": "/web-vm/web", "ok": true, "duration": 0.2}]
+    failed_operations:
+      description: Those of its operations that failed.
+      type: list
+      elements: dict
+      sample: []
+    timed_out:
+      description: Whether the task's time ran out during the reaction.
+      type: bool
+      sample: false
 error_kind:
   description: Class of the engine error when the task failed on one (V(InputError), V(PermanentError), ...).
   returned: on failure caused by the engine refusing the request
@@ -236,7 +263,8 @@ hint:
 """
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import (
-    AppGraphModule, converge_one_instance, instance_outcome)
+    AppGraphModule, instance_failure, run_argument_spec)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.instance import instance_task
 
 
 def main():
@@ -245,11 +273,14 @@ def main():
         path=dict(type="str", required=True),
         state=dict(type="str", required=True, choices=["deployed", "started", "stopped", "undeployed"]),
         wait_for_ancestors=dict(type="bool", default=True),
-        timeout=dict(type="float"),
+        **run_argument_spec(parallelism=None, wait=False),
     )
     module = AppGraphModule(argument_spec)
-    module.run(lambda store: converge_one_instance(store, module.params, module.check_mode),
-               outcome=instance_outcome(module.params["wait_for_ancestors"], module.check_mode))
+    p = module.params
+    module.run(lambda store: instance_task(store, p["application"], p["path"], p["state"],
+                                           wait_for_ancestors=p["wait_for_ancestors"], timeout=p["timeout"],
+                                           check_mode=module.check_mode),
+               outcome=instance_failure(p["wait_for_ancestors"], module.check_mode))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@ description:
     status it was in.
   - Removes from the store the V(deleted) servers whose status changed more than O(prune_after)
     seconds ago. Their events stay.
-  - Works on every server of the store, of pools and of applications alike.
+  - Works on every server of the store, of pools, of reserves and of applications alike.
+  - Then makes one housekeeping pass over every reserve (unless O(reserves=false)) - claimed clones are
+    migrated to their permanent name, clones a run that died left half-built or half-deleted are
+    finished, and, inside each reserve's refill window, stale clones are deleted and the reserve is
+    refilled to its C(full_size) (outside it, to its C(minimum_size)). See M(appgraph.lifecycle.reserve).
 author:
   - appgraph.lifecycle contributors (@appgraph)
 options:
@@ -45,12 +49,38 @@ options:
         for an ancestor or an import that is there now, operations left half-done by a run that died).
     type: bool
     default: true
-  parallelism:
-    description: How many operations of one application may run at once while carrying on its work.
-    type: int
-    default: 10
+  reserves:
+    description:
+      - Also make one housekeeping pass over every reserve (migrate, finish, expire, refill), as
+        M(appgraph.lifecycle.reserve) does for one.
+    type: bool
+    default: true
+  provisions:
+    description:
+      - Also roll back every provision whose run died in V(provisioning) (each part it made undone, in reverse
+        order), finish every deprovision that died in V(deprovisioning), and delete the snapshots older than
+        their provisioners file's C(keep_days) (M(appgraph.lifecycle.provision)).
+    type: bool
+    default: true
+  application_names:
+    description:
+      - Look after these applications only (with O(applications=true)), for example the one whose root
+        went V(problem) (the C(appgraph.lifecycle.heal) rulebook). Names the store does not have are
+        skipped with a warning (RV(unknown)).
+      - When not set, every application in the store.
+    type: list
+    elements: str
+  reserve_names:
+    description:
+      - Make the pass over these reserves only (with O(reserves=true)), for example the one that fell
+        below its minimum (the C(appgraph.lifecycle.refill) rulebook). Names the store does not have are
+        skipped with a warning (RV(unknown)).
+      - When not set, every reserve in the store.
+    type: list
+    elements: str
 extends_documentation_fragment:
   - appgraph.lifecycle.store
+  - appgraph.lifecycle.run.parallelism
 attributes:
   check_mode:
     description: >-
@@ -66,11 +96,18 @@ attributes:
     platforms: posix
 seealso:
   - module: appgraph.lifecycle.server_pool
+  - module: appgraph.lifecycle.reserve
 """
 
 EXAMPLES = r"""
 - name: Housekeeping (from a schedule)
   appgraph.lifecycle.reconcile:
+  delegate_to: localhost
+
+- name: Carry on one application's waiting work, and nothing else
+  appgraph.lifecycle.reconcile:
+    application_names: [shop]
+    reserves: false
   delegate_to: localhost
 
 - name: Housekeeping of an EC2 fleet with a shared store, keeping deleted servers a day
@@ -151,6 +188,53 @@ applications:
       description: The operations that failed, with their C(error).
       type: list
       elements: dict
+reserves:
+  description:
+    - One entry per reserve (unless O(reserves=false)), what its pass did, as M(appgraph.lifecycle.reserve)
+      returns it - RV(appgraph.lifecycle.reserve#module:built), RV(appgraph.lifecycle.reserve#module:migrated),
+      RV(appgraph.lifecycle.reserve#module:expired), RV(appgraph.lifecycle.reserve#module:failed), ...
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"reserve": "shop", "window_open": true, "low": false, "available": 9, "target": 10,
+            "built": ["shop-clone-12"], "resumed": [], "expired": [{"name": "shop-clone-2", "reason": "lifetime"}],
+            "deleted": ["shop-clone-2"], "returned": [], "migrated": [{"name": "shop-clone-4", "alias": "acme"}],
+            "failed": [], "pending": [], "changed": true}]
+provisions:
+  description: What was done to provisions (unless O(provisions=false)).
+  returned: unless O(provisions=false)
+  type: dict
+  contains:
+    recovered:
+      description: The provisions whose dead run was rolled back or finished, and the state they ended in.
+      type: list
+      elements: dict
+      sample: [{"instance_id": "shop1", "state": "provisioning_error"}]
+    failed:
+      description: The provisions that could not be recovered, with the C(error).
+      type: list
+      elements: dict
+    pruned:
+      description: The snapshot files deleted (older than C(keep_days)).
+      type: list
+      elements: str
+    cleaned:
+      description:
+        - The exports whose process died in the middle, and the files of theirs removed (C(removed)) - their
+          staging folder, their partial archive, an archive renamed but never recorded - or that could not be
+          (C(stuck), with the error). An export still running is never touched.
+      type: list
+      elements: dict
+      sample: [{"instance_id": "shop1", "snapshot_id": "3f2a...", "removed": ["/srv/snapshots/.export-3f2a..."], "stuck": []}]
+    changed:
+      description: Whether anything was recovered, pruned or cleaned.
+      type: bool
+unknown:
+  description: The names in O(application_names) and O(reserve_names) the store has no application or reserve of.
+  returned: always
+  type: list
+  elements: str
+  sample: ["application shop-old", "reserve trial"]
 summary:
   description: How many servers were advanced, marked hanging and pruned, and how many application operations ran.
   returned: always
@@ -163,9 +247,9 @@ error_kind:
   sample: InputError
 """
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import AppGraphModule
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.pools import public_values
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.reconcile import reconcile
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import (
+    AppGraphModule, reconcile_failure, run_argument_spec)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.reconcile import reconcile
 
 
 def main():
@@ -174,24 +258,27 @@ def main():
         prune_after=dict(type="float", default=604800),
         provider_options=dict(type="dict", no_log=True),
         applications=dict(type="bool", default=True),
-        parallelism=dict(type="int", default=10),
+        reserves=dict(type="bool", default=True),
+        application_names=dict(type="list", elements="str"),
+        reserve_names=dict(type="list", elements="str"),
+        provisions=dict(type="bool", default=True),
+        **run_argument_spec(parallelism=10, wait=False, timeout=False),
     )
     module = AppGraphModule(argument_spec)
-    params = module.params
-    # Only the credentials among the options stay masked in the output (the option is no_log).
-    for provider, options in (params["provider_options"] or {}).items():
-        module.no_log_values.difference_update(public_values(provider, options if isinstance(options, dict) else {}))
-    module.run(lambda store: reconcile(store.dsn, hanging_after=params["hanging_after"],
-                                       prune_after=params["prune_after"], provider_options=params["provider_options"],
-                                       check_mode=module.check_mode, applications=params["applications"],
-                                       parallelism=params["parallelism"]),
-               outcome=_failed_operations)
+    p = module.params
+    module.mask_only_secrets(p["provider_options"] or {})
 
+    def call(store):
+        result = reconcile(store.dsn, hanging_after=p["hanging_after"], prune_after=p["prune_after"],
+                           provider_options=p["provider_options"], check_mode=module.check_mode,
+                           applications=p["applications"], parallelism=p["parallelism"], reserves=p["reserves"],
+                           application_names=p["application_names"], reserve_names=p["reserve_names"],
+                           provisions=p["provisions"])
+        for name in result["unknown"]:
+            module.warn("the store has no %s: skipped" % name)
+        return result
 
-def _failed_operations(result):
-    failed = ["%s: %s %s: %s" % (a["application"], op["operation"], op["path"], op.get("error", "failed"))
-              for a in result["applications"] for op in a["failed"]]
-    return "%d operation(s) failed:\n%s" % (len(failed), "\n".join(failed)) if failed else None
+    module.run(call, outcome=reconcile_failure)
 
 
 if __name__ == "__main__":

@@ -82,27 +82,9 @@ options:
         are still started). When V(false) the task reports RV(limit_hit) and succeeds.
     type: bool
     default: false
-  wait:
-    description:
-      - Wait until every server reached its status (V(running), or V(deleted)). The task fails
-        when one did not get there within O(timeout).
-      - When V(false), each server is asked for (created, stopped, rebooted) and the task returns;
-        a later run, or the M(appgraph.lifecycle.reconcile) module, carries the flows on.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds each server may take to get there. When not set, until the server would be hanging
-        (10 minutes in the same status).
-    type: float
-  parallelism:
-    description:
-      - How many servers are worked on at the same time.
-      - Their flows share the task's store connection (SQLite), or at most 8 connections (PostgreSQL).
-    type: int
-    default: 20
 extends_documentation_fragment:
   - appgraph.lifecycle.store
+  - appgraph.lifecycle.run.servers
 attributes:
   check_mode:
     description: Returns what would be started and stopped, and the counts the pool would have, without writing or calling a provider.
@@ -116,7 +98,7 @@ attributes:
     platforms: posix
 notes:
   - A server whose provider fails becomes V(errored) with the error's class and message; the other
-    servers carry on, and the task fails listing the errored ones in RV(failed).
+    servers carry on, and the task fails listing the errored ones in RV(failed_servers).
   - Running the task again changes nothing once the pool has O(count) running servers; that check is
     one store query and calls no provider.
 seealso:
@@ -260,8 +242,10 @@ rebooted:
   type: list
   elements: str
   sample: []
-failed:
-  description: Servers whose provider failed; they are V(errored) (or V(hanging)) now.
+failed_servers:
+  description:
+    - Servers whose provider failed; they are V(errored) (or V(hanging)) now.
+    - Called C(failed) in earlier versions, a key Ansible reserves (the list was lost when the task failed).
   returned: always
   type: list
   elements: dict
@@ -355,8 +339,9 @@ hint:
   sample: "count: N keeps N servers; increase/decrease: N more or fewer"
 """
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import AppGraphModule
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.pools import pool_failure, pool_task, public_values
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import (
+    AppGraphModule, pool_failure, run_argument_spec)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.pools import pool_task
 
 
 def main():
@@ -370,18 +355,13 @@ def main():
         state=dict(type="str", default="present", choices=["present", "rebooted", "absent"]),
         max_servers=dict(type="int"),
         fail_on_limit=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        timeout=dict(type="float"),
-        parallelism=dict(type="int", default=20),
+        **run_argument_spec(parallelism=20),
     )
     module = AppGraphModule(argument_spec, mutually_exclusive=[("count", "increase", "decrease")])
-    params = module.params
-    # Only the credentials among the options stay masked in the output (the option is no_log).
-    module.no_log_values.difference_update(public_values(params["provider"] or "local", params["provider_options"]))
-    if params["parallelism"] < 1:
-        module.fail_json(msg="parallelism must be at least 1, got %d" % params["parallelism"])
-    module.run(lambda store: pool_task(store.dsn, params, module.check_mode),
-               outcome=lambda result: pool_failure(result, params["fail_on_limit"], params["wait"]))
+    p = module.params
+    module.mask_only_secrets({p["provider"] or "local": p["provider_options"]})
+    module.run(lambda store: pool_task(store.dsn, p, module.check_mode),
+               outcome=pool_failure(p["fail_on_limit"], p["wait"]))
 
 
 if __name__ == "__main__":

@@ -107,14 +107,13 @@ error_kind:
   sample: InputError
 """
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import AppGraphModule
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.pools import PoolService
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.ansible_common import AppGraphModule, never_fails
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.pools import pool_status
 
 
 def main():
     module = AppGraphModule(dict(name=dict(type="str")))
-    module.run(lambda store: dict(PoolService(store.dsn).status(module.params["name"]), changed=False),
-               outcome=lambda result: None)
+    module.run(lambda store: pool_status(store.dsn, module.params["name"]), outcome=never_fails)
 
 
 if __name__ == "__main__":

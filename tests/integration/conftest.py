@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import BAD_APP, FAILING_APP, SHOP_APP, TIERS_APP
+from .helpers import BAD_APP, FAILING_APP, FAILING_DEPLOY, PUPPET_APP, SHOP_APP, TIERS_APP
 
 
 @pytest.fixture
@@ -19,4 +19,7 @@ def workdir(tmp_path) -> Path:
     (tmp_path / "tiers.app.yml").write_text(TIERS_APP, encoding="utf-8")
     (tmp_path / "bad.app.yml").write_text(BAD_APP, encoding="utf-8")
     (tmp_path / "failing.app.yml").write_text(FAILING_APP, encoding="utf-8")
+    (tmp_path / "failing-thing" / "scripts").mkdir(parents=True)
+    (tmp_path / "failing-thing" / "scripts" / "deploy.sh").write_text(FAILING_DEPLOY, encoding="utf-8")
+    (tmp_path / "puppets.app.yml").write_text(PUPPET_APP, encoding="utf-8")
     return tmp_path

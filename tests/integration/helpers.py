@@ -46,9 +46,20 @@ instances:
   - {name: host, component: Host, children: [{name: container, component: Container, children: [{name: app, component: App}]}]}
 """
 
-# No installer is called `puppet`: the application loads and plans, its deploy fails.
+# The thing's deploy recipe exits with 3: its deploy fails.
 FAILING_APP = """\
 application: failing
+components:
+  Host:  {installer: noop, children: [Thing]}
+  Thing: {installer: script, recipes: failing-thing}
+instances:
+  - {name: host, component: Host, children: [{name: thing, component: Thing}]}
+"""
+FAILING_DEPLOY = "#!/usr/bin/env bash\necho 'the thing cannot be deployed' >&2\nexit 3\n"
+
+# No installer is called `puppet`: the application loads and plans; a run that needs it is refused.
+PUPPET_APP = """\
+application: puppets
 components:
   Host:  {installer: noop, children: [Thing]}
   Thing: {installer: puppet}

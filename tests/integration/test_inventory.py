@@ -8,16 +8,17 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from dataclasses import dataclass, field
 
 import pytest
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils import engine
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.inventory_source import (
-    cache_key_suffix, inventory_hosts, safe_group_name)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api import application as engine
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.api.inventory import (
+    cache_key_suffix, inventory_hosts)
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.names import identifier
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ServerSpec
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store.store import Store
+from ansible_collections.appgraph.lifecycle.tests.helpers.providers import FakeProvider
 
 from .helpers import BIN, ansible_env
 
@@ -59,6 +60,7 @@ def test_ansible_inventory_lists_live_servers_with_their_application(workdir, lo
         "plugin": "appgraph.lifecycle.servers",
         "store": str(store_path),
         "providers": [{"name": "local", "options": {"root": provider.root}}],
+        "all_fleets": True,         # the servers were made by hand, for no store's fleet
         "keyed_groups": [{"key": "appgraph_application", "prefix": "application"}],
         "compose": {"db_port": "appgraph_exports['/db-vm/db']['Db.port'] | default(omit)"},
     }), encoding="utf-8")
@@ -70,7 +72,8 @@ def test_ansible_inventory_lists_live_servers_with_their_application(workdir, lo
     assert sorted(hostvars) == ["shop-db", "spare-1"]
 
     db = {k: _plain(v) for k, v in hostvars["shop-db"].items()}
-    assert db["ansible_host"] == "127.0.0.1" and db["ansible_connection"] == "local"
+    assert db["ansible_host"] == "127.0.0.1" and db["ansible_connection"] == "appgraph.lifecycle.sandbox"
+    assert db["appgraph_local_root"] == provider.root
     assert db["appgraph_provider"] == "local" and db["appgraph_application"] == "shop"
     assert db["appgraph_component"] == "Host" and db["appgraph_instance_path"] == "/db-vm"
     assert db["appgraph_status"] in ("starting", "running")
@@ -102,54 +105,35 @@ def _plain(value):
 # -- inventory_source without processes ----------------------------------------------------------
 
 
-@dataclass
-class FakeServer:
-    provider_id: str
-    name: str
-    state: str = "running"
-    address: str | None = "10.0.0.1"
-    tags: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-
-
-class FakeProvider:
-    def __init__(self, servers, identity="fake:account-1"):
-        self.servers, self._identity = servers, identity
-
-    def list_servers(self, tags=None):
-        return list(self.servers)
-
-    def identity(self):
-        return self._identity
-
-
 def test_join_by_server_name_when_no_provider_id_and_names_are_sanitised(workdir):
     with Store(str(workdir / "store.db")) as store:
         engine.add_application(store, str(workdir / "shop.app.yml"))
         _give_root_a_server(store, "shop", "/api-vm 1", {"provider": "ec2", "server": "web one"})
-        providers = [("ec2", FakeProvider([FakeServer("i-1", "web one", state="starting",
-                                                      tags={"server_type": "c5.large"})]))]
-        [host] = inventory_hosts(store, providers)
+        ec2 = FakeProvider()
+        ec2.add_server("web one", provider_id="i-1", state="starting", tags={"server_type": "c5.large"})
+        [host] = inventory_hosts(store, [("ec2", ec2)])
     assert host["name"] == "web one"
     assert host["vars"]["appgraph_instance_path"] == "/api-vm 1"
     assert host["vars"]["appgraph_exports"] == {"/api-vm 1": {}, "/api-vm 1/api": {}}
     assert "ansible_connection" not in host["vars"]                  # not a local server
     assert sorted(host["groups"]) == ["app_shop", "component_Api", "component_Host", "pool_c5_large",
                                       "status_starting"]
-    assert safe_group_name("a-b.c d") == "a_b_c_d"
+    assert identifier("a-b.c d") == "a_b_c_d"
 
 
 def test_a_server_of_another_provider_with_the_same_id_is_not_joined(workdir):
     with Store(str(workdir / "store.db")) as store:
         engine.add_application(store, str(workdir / "shop.app.yml"))
         _give_root_a_server(store, "shop", "/db-vm", {"provider": "local", "provider_id": "x1"})
-        [host] = inventory_hosts(store, [("ec2", FakeProvider([FakeServer("x1", "other")]))])
+        ec2 = FakeProvider()
+        ec2.add_server("other", provider_id="x1")
+        [host] = inventory_hosts(store, [("ec2", ec2)])
     assert "app_shop" not in host["groups"]
 
 
 def test_cache_key_changes_with_the_store_and_the_providers(tmp_path):
-    one = [("fake", FakeProvider([], "fake:account-1"))]
-    two = [("fake", FakeProvider([], "fake:account-2"))]
+    one = [("fake", FakeProvider("fake:account-1"))]
+    two = [("fake", FakeProvider("fake:account-2"))]
     assert cache_key_suffix(str(tmp_path / "a.db"), one) == cache_key_suffix(str(tmp_path / "a.db"), one)
     assert cache_key_suffix(str(tmp_path / "a.db"), one) != cache_key_suffix(str(tmp_path / "b.db"), one)
     assert cache_key_suffix(str(tmp_path / "a.db"), one) != cache_key_suffix(str(tmp_path / "a.db"), two)
@@ -160,7 +144,7 @@ def test_cache_key_changes_with_the_store_and_the_providers(tmp_path):
 def test_pool_servers_show_the_store_status_and_their_pool(tmp_path, local_root):
     """Servers of a pool (no application) are hosts grouped by pool and by the store's status,
     which knows more than the provider (a hanging server still runs, as far as it can tell)."""
-    from ansible_collections.appgraph.lifecycle.plugins.module_utils.pools import PoolService
+    from ansible_collections.appgraph.lifecycle.plugins.module_utils.servers.pools import PoolService
     root = local_root
     dsn = str(tmp_path / "store.db")
     pools = PoolService(dsn, backoff_initial=0.02, backoff_max=0.2)
@@ -171,7 +155,7 @@ def test_pool_servers_show_the_store_status_and_their_pool(tmp_path, local_root)
         with Store(dsn) as store:
             first = sorted(s["name"] for s in result.servers)[0]
             store.db.execute("UPDATE servers SET status = 'hanging' WHERE name = ?", (first,))
-            hosts = {h["name"]: h for h in inventory_hosts(store, [("local", provider)])}
+            hosts = {h["name"]: h for h in inventory_hosts(store, [("local", provider.use_fleet(store.fleet))])}
         assert set(hosts) == {s["name"] for s in result.servers}
         assert hosts[first]["vars"]["appgraph_status"] == "hanging"
         assert hosts[first]["vars"]["appgraph_provider_state"] == "running"

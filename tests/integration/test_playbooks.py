@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store.store import Store
 
 from .helpers import BAD_APP, BAD_LINE, SHOP_APP, SHOP_PATHS, run_playbook
 
@@ -121,3 +121,27 @@ def test_a_roboconf_directory_is_accepted_where_a_file_is(workdir, repo_root):
         paths = set(store.instance_rows(name))
     assert {"/Apache VM", "/Tomcat VM 1", "/Tomcat VM 2", "/MySQL VM"} <= paths
     assert {"/Tomcat VM 1/Tomcat", "/Tomcat VM 2/Tomcat", "/Tomcat VM 1/Tomcat/DemoApp"} <= paths
+
+
+def test_a_parallelism_of_zero_is_a_clear_error_not_a_traceback(tmp_path):
+    run = run_playbook(tmp_path, "reconcile_parallelism.yml", parallelism=0)
+    assert run.rc != 0
+    failure = run.failures()[0]
+    assert failure["msg"] == "parallelism must be at least 1, got 0"
+    assert "internal error" not in run.stdout and failure["error_location"]["key"] == "parallelism"
+
+
+def test_a_missing_installer_is_refused_before_anything_is_made(workdir):
+    """It used to pass check mode, then create the servers and fail on the first operation that
+    needed it. Now check mode says which operations would fail, and the run makes nothing."""
+    planned = run_playbook(workdir, "start.yml", "--check", app_file=str(workdir / "puppets.app.yml"))
+    assert planned.rc != 0
+    failure = planned.failures()[0]
+    assert [(op["operation"], op["path"]) for op in failure["failed_operations"]] == [
+        ("deploy", "/host/thing"), ("start", "/host/thing")]
+    assert "needs the installer 'puppet', which nobody provides" in failure["msg"]
+    run = run_playbook(workdir, "start.yml", app_file=str(workdir / "puppets.app.yml"))
+    assert run.rc != 0
+    failure = run.failures()[0]
+    assert failure["error_kind"] == "PermanentError" and "nothing was done" in failure["msg"]
+    assert states(workdir / "store.db", "puppets") == {"/host": "not_deployed", "/host/thing": "not_deployed"}

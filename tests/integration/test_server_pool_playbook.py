@@ -12,7 +12,8 @@ import re
 import pytest
 
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.local import LocalProvider, pid_alive
-from ansible_collections.appgraph.lifecycle.plugins.module_utils.store import Store
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.store.store import Store
+from ansible_collections.appgraph.lifecycle.plugins.module_utils.providers.base import ALL_FLEETS
 
 from .helpers import PLAYBOOKS, run_playbook
 
@@ -40,7 +41,7 @@ def test_a_local_pool_from_a_playbook(tmp_path, root):
     assert pool_report(run) == {"counts": {"running": 2}, "started": ["web-1", "web-2"], "stopped": [],
                                 "info": {"running": 2}}
     assert "+++ after" in run.stdout and '+        "running": 2' in run.stdout, run      # --diff: counts
-    pids = [s.extra["pid"] for s in LocalProvider(root=root).list_servers()]
+    pids = [s.extra["pid"] for s in LocalProvider(root=root).use_fleet(ALL_FLEETS).list_servers()]
     assert len(pids) == 2 and all(pid_alive(p) for p in pids)
 
     again = run_playbook(tmp_path, "pools_local.yml", root=root, count=2)
@@ -58,7 +59,7 @@ def test_a_local_pool_from_a_playbook(tmp_path, root):
 
     run = run_playbook(tmp_path, "pools_local.yml", root=root, state="absent")
     assert run.rc == 0 and pool_report(run)["counts"] == {}, run
-    assert LocalProvider(root=root).list_servers() == [] and not pid_alive(pids[1])
+    assert LocalProvider(root=root).use_fleet(ALL_FLEETS).list_servers() == [] and not pid_alive(pids[1])
 
     swept = run_playbook(tmp_path, str(PLAYBOOKS.parent.parent.parent / "playbooks" / "reconcile.yml"),
                          appgraph_prune_after=0)
