@@ -240,6 +240,7 @@ def main() -> None:
     parser.add_argument("--task", choices=sorted(TASKS), default="ping",
                         help="the trivial task of every operation (default: ping, a module run on the host)")
     parser.add_argument("--skip-opera", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (the runs' directories and logs)")
     parser.add_argument("--opera-venv", default=os.path.join(tempfile.gettempdir(), "appgraph-opera-venv"))
     args = parser.parse_args()
     dies_with_us()
@@ -250,7 +251,10 @@ def main() -> None:
             theirs = opera(args, folder)
             print("   ratio xOpera / appgraph: %.1f x" % (theirs / cold))
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep:
+            print("kept: %s" % folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -130,10 +130,11 @@ def ansible_env(store: Path) -> dict:
 
 
 def run_playbook(workdir: Path, playbook: str, *args: str, store: Path | None = None, timeout: float = 120,
-                 **extra_vars) -> PlaybookRun:
-    """``ansible-playbook playbooks/<playbook> -e <extra_vars as JSON> <args>`` in ``workdir``."""
+                 env: dict | None = None, **extra_vars) -> PlaybookRun:
+    """``ansible-playbook playbooks/<playbook> -e <extra_vars as JSON> <args>`` in ``workdir``
+    (``env``: variables added to its environment)."""
     store = store or workdir / "store.db"
     command = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / playbook), "-e", json.dumps(extra_vars)] + list(args)
-    proc = subprocess.run(command, cwd=str(workdir), env=ansible_env(store), capture_output=True, text=True,
+    proc = subprocess.run(command, cwd=str(workdir), env=dict(ansible_env(store), **(env or {})), capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One ``ansible-runner`` run over many hosts, and what became of each host.
 
-``run_playbook`` writes a private data directory (``project/main.yml``, ``inventory/hosts.yml``),
+``run_playbook`` writes a private data directory (``project/main.yml``, ``inventory/hosts.json``),
 runs ``ansible_runner.run`` on it (its ``ansible-playbook`` in a process group of its own, killed
 as a whole by ansible-runner when the deadline passes), and reads the job events back: a host
 failed when the stats count a failure or an unreachable task for it, or when the run ended without
@@ -21,12 +21,21 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 
 from ..files import atomic_write
 from .ansible_supervisor import PARENT_ENV
-from .ansible_vars import inventory_yaml
+from .ansible_vars import inventory_file
 
 TAIL_LINES = 40
+# A run's hosts are instances, many per server: the collection's strategy runs a task's hosts in
+# threads of a few workers instead of forking one per host (a play may still name its own). It
+# builds on ansible-core's internals, which carry no compatibility promise for third-party
+# strategies: it is used with the ansible-core releases it was tested with, linear otherwise.
+STRATEGY = "appgraph.lifecycle.batched"
+STRATEGY_TESTED_WITH = ("2.19.",)
+FALLBACK_STRATEGY = "ansible.builtin.linear"
+STRATEGY_ENV = "APPGRAPH_ANSIBLE_STRATEGY"     # another one for every run (ansible.builtin.linear)
 POLL = 0.1                  # seconds between ansible-runner's looks at the deadline
 
 
@@ -92,6 +101,20 @@ def search_path(environ=None) -> str:
     return os.pathsep.join([here] + rest)
 
 
+def run_strategy(environ=None, core_version=None) -> str:
+    """The strategy of the runs: ``$APPGRAPH_ANSIBLE_STRATEGY``, else the collection's own with an
+    ansible-core it was tested with, else linear."""
+    environ = os.environ if environ is None else environ
+    if environ.get(STRATEGY_ENV):
+        return environ[STRATEGY_ENV]
+    if core_version is None:
+        try:
+            core_version = metadata.version("ansible-core")     # the ansible-playbook the runs start
+        except metadata.PackageNotFoundError:
+            core_version = ""
+    return STRATEGY if str(core_version).startswith(STRATEGY_TESTED_WITH) else FALLBACK_STRATEGY
+
+
 def tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join((text or "").rstrip("\n").splitlines()[-lines:])
 
@@ -107,13 +130,15 @@ def run_playbook(directory: str, playbook: list, hosts: dict, *, forks: int, dea
     os.makedirs(os.path.join(directory, "inventory"), 0o700, exist_ok=True)
     atomic_write(os.path.join(directory, "project", "main.yml"),
                  json.dumps(playbook, indent=1).encode("utf-8"), mode=0o600)
-    atomic_write(os.path.join(directory, "inventory", "hosts.yml"), inventory_yaml(hosts).encode("utf-8"), mode=0o600)
+    name, text = inventory_file(hosts)
+    atomic_write(os.path.join(directory, "inventory", name), text.encode("utf-8"), mode=0o600)
     # ANSIBLE_STDOUT_CALLBACK: under ansible-runner (AWX, a test) the module inherits its
     # awx_display, which this run's awx_display would then wrap in itself.
     envvars = {"ANSIBLE_COLLECTIONS_PATH": collections_path(), "PATH": search_path(),
                "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_RETRY_FILES_ENABLED": "False",
                "ANSIBLE_NOCOLOR": "True", "ANSIBLE_PIPELINING": "True", "ANSIBLE_LOCALHOST_WARNING": "False",
-               "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False", "ANSIBLE_HOST_PATTERN_MISMATCH": "ignore"}
+               "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False", "ANSIBLE_HOST_PATTERN_MISMATCH": "ignore",
+               "ANSIBLE_STRATEGY": run_strategy()}
     if roles_path:
         envvars["ANSIBLE_ROLES_PATH"] = os.pathsep.join(roles_path)
     cmdline = " ".join(flag for flag, wanted in (("--check", check), ("--diff", diff)) if wanted)

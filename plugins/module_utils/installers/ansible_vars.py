@@ -21,11 +21,14 @@ Every host of a run is one instance (its inventory name is the instance path) an
   parent of an ``ssh`` one is its user's home), made before ``deploy`` runs and removed after
   ``undeploy``.
 
-Values arrive as data: the inventory marks every string ``!unsafe``, so a value such as
-``{{ lookup('pipe', 'id') }}`` reaches a task as those characters and is never templated.
+Values arrive as data: the inventory marks every string unsafe (``{"__ansible_unsafe": ...}`` in
+the JSON inventory, ``!unsafe`` in the YAML one), so a value such as ``{{ lookup('pipe', 'id') }}``
+reaches a task as those characters and is never templated.
 """
 
 from __future__ import annotations
+
+import json
 
 try:
     import yaml
@@ -112,6 +115,45 @@ def _mark(value):
     if isinstance(value, (list, tuple)):
         return [_mark(item) for item in value]
     return value
+
+
+# Keys that Ansible's JSON decoder turns into something else than a mapping
+RESERVED_JSON_KEY = "__ansible_"
+
+
+def inventory_file(hosts: dict) -> tuple:
+    """``(file name, text)`` of the run's inventory: JSON, which Ansible reads several times faster
+    than YAML (its YAML loader records where every string came from: 2.5 s of a 190-host run), or
+    YAML when a value holds a mapping key that Ansible's JSON decoder would take for its own."""
+    if any(_has_reserved_key(value) for variables in hosts.values() for value in variables.values()):
+        return "hosts.yml", inventory_yaml(hosts)
+    return "hosts.json", inventory_json(hosts)
+
+
+def inventory_json(hosts: dict) -> str:
+    """A JSON inventory: every host in ``all`` with its variables, the instance's strings unsafe."""
+    document = {"all": {"hosts": {name: {key: _mark_json(value) if key.startswith("appgraph_") else value
+                                         for key, value in variables.items()}
+                                  for name, variables in hosts.items()}}}
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def _mark_json(value):
+    if isinstance(value, str):
+        return {"__ansible_unsafe": value}
+    if isinstance(value, dict):
+        return {str(key): _mark_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mark_json(item) for item in value]
+    return value
+
+
+def _has_reserved_key(value) -> bool:
+    if isinstance(value, dict):
+        return any(str(key).startswith(RESERVED_JSON_KEY) or _has_reserved_key(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_reserved_key(item) for item in value)
+    return False
 
 
 def inventory_yaml(hosts: dict) -> str:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -20,9 +21,9 @@ from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.ansi
     AnsibleInstaller, find_recipe)
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.ansible_batch import Collector
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.ansible_run import (
-    HostOutcome, RunOutcome, collections_path, read_outcome)
+    HostOutcome, RunOutcome, collections_path, read_outcome, run_strategy)
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.ansible_vars import (
-    instance_vars, inventory_yaml)
+    instance_vars, inventory_file, inventory_yaml)
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.base import InstallResult, OperationContext
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.registry import InstallerRegistry
 from ansible_collections.appgraph.lifecycle.plugins.module_utils.installers.script_targets import Remote
@@ -296,6 +297,26 @@ def test_every_string_of_the_instance_is_unsafe_in_the_inventory():
     assert host["ansible_connection"] == "local" and host["appgraph_data"]["n"] == 3
     assert host["appgraph_data"]["x"] == ("unsafe", hostile)
     assert host["appgraph_imports"]["Db"][0]["ip"] == ("unsafe", hostile)
+
+
+def test_the_runs_use_the_batched_strategy_only_with_an_ansible_core_it_was_tested_with():
+    assert run_strategy({}, "2.19.4") == "appgraph.lifecycle.batched"
+    assert run_strategy({}, "2.20.0") == "ansible.builtin.linear"
+    assert run_strategy({}, "") == "ansible.builtin.linear"
+    assert run_strategy({"APPGRAPH_ANSIBLE_STRATEGY": "ansible.builtin.free"}, "2.19.4") == "ansible.builtin.free"
+    assert run_strategy({}) in ("appgraph.lifecycle.batched", "ansible.builtin.linear")      # this ansible-core's
+
+
+def test_the_inventory_is_json_unless_a_key_is_one_ansible_json_reads_as_its_own():
+    plain = {"/vm 1/web": {"ansible_connection": "local", "appgraph_data": {"x": "{{ 1 }}", "n": [1, "a"]}}}
+    name, text = inventory_file(plain)
+    assert name == "hosts.json"
+    host = json.loads(text)["all"]["hosts"]["/vm 1/web"]
+    assert host == {"ansible_connection": "local",
+                    "appgraph_data": {"x": {"__ansible_unsafe": "{{ 1 }}"}, "n": [1, {"__ansible_unsafe": "a"}]}}
+    for key in ("__ansible_unsafe", "__ansible_vault", "__ansible_type"):
+        name, text = inventory_file({"/vm 1/web": {"appgraph_data": {"deep": [{key: "x"}]}}})
+        assert name == "hosts.yml" and key in text
 
 
 # -- recipes ---------------------------------------------------------------------------------------
