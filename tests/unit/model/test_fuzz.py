@@ -1,10 +1,12 @@
 """Fuzzing the loader with mutated real inputs, both formats: whatever the mutation, the load
-succeeds or raises InputError, every error names a file and a line, and no case takes more than a
-second of CPU or allocates more than 200 MB (tracemalloc's peak for one case in ten, which is six
-times slower; the resident set's growth for the others, which misses memory the process had freed).
-These are ceilings against hangs and blow-ups, not performance figures: cases take milliseconds
-(the worst, ~0.2 s). The second is of CPU time so that other processes on a loaded machine cannot
-fail the test; the wall clock has a ceiling of its own, ten times as generous.
+succeeds or raises InputError, every error names a file and a line, and no case takes more than
+five seconds of CPU or allocates more than 200 MB (tracemalloc's peak for one case in ten, which
+is six times slower; the resident set's growth for the others, which misses memory the process had
+freed). These are ceilings against hangs and blow-ups, not performance figures: cases take
+milliseconds (the worst, ~0.2 s untraced; 1.06 s of CPU once with tracemalloc on, on a loaded
+machine, which failed the 1 s ceiling this test had). The benchmark's figure (< 1 s per input) is
+``bench/fuzz_loader.py``'s to print. The ceiling is of CPU time so that other processes on a loaded
+machine cannot fail the test; the wall clock has a ceiling of its own, six times as generous.
 ``bench/fuzz_loader.py`` runs many more and prints the figures.
 
 Cases are drawn by Hypothesis; under CI (``CI`` set) the draw is derandomized, so a run is
@@ -27,8 +29,8 @@ from .hostile import ceiling
 
 YAML_CASES = 2000
 ROBOCONF_CASES = 1000
-CPU_SECONDS_CEILING = 1.0
-WALL_SECONDS_CEILING = 10.0
+CPU_SECONDS_CEILING = 5.0
+WALL_SECONDS_CEILING = 30.0
 BYTES_CEILING = 200 * 1024 * 1024
 SEEDS = yaml_seeds()
 OPERATIONS = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 1 << 20), st.integers(0, 1 << 20)),

@@ -128,7 +128,7 @@ def test_a_timeout_kills_the_command_and_its_process_group(make, state_dir):
     result = provider.exec(server.provider_id, ["sh", "-c", 'sleep 30 & echo $! > bg; echo $$ > fg; echo started; wait'],
                            timeout=0.5)
     took = time.monotonic() - began
-    assert result.timed_out and result.rc != 0 and took < 5.0, (result, took)
+    assert result.timed_out and result.rc != 0 and took < 20.0, (result, took)     # the sleep would take 30 s
     assert result.stdout == "started\n"
     slot = slot_dir(state_dir, server)
     for name in ("fg", "bg"):

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -127,18 +126,15 @@ def test_ensure_when_satisfied_is_one_query_and_no_provider_call(service, fake, 
     assert fake.calls == [] and built == []
 
 
-def test_ensure_of_1000_satisfied_servers_is_fast(service, fake, dsn):
+def test_ensure_of_1000_satisfied_servers_calls_no_provider(service, fake, dsn):
     with Store(dsn) as store, store.transaction(None) as tx:
         tx.db.executemany(
             "INSERT INTO servers (name, server_type, provider, provider_options, provider_identity, provider_id, "
             "client_token, status, tags, created_at, updated_at, status_changed_at) VALUES "
             "(?, 'big', 'fake', '{}', 'fake:account', ?, ?, 'running', '{}', ?, ?, ?)",
             [("big-%d" % i, "id-%d" % i, "tok-%d" % i, float(i), float(i), float(i)) for i in range(1, 1001)])
-    began = time.perf_counter()
-    result = service.ensure("big", 1000, "fake")
-    elapsed = time.perf_counter() - began
+    result = service.ensure("big", 1000, "fake")     # its time is bench/pools.py's figure (a test asserts none)
     assert not result.changed and result.counts == {"running": 1000} and fake.calls == []
-    assert elapsed < 0.5        # about 15 ms here; bench/pools.py has the figure
 
 
 def test_increase_and_decrease_and_names_are_never_reused(service, fake, dsn, clock):
