@@ -107,14 +107,24 @@ def _inventory_dumper():
     return InventoryDumper
 
 
-def _mark(value):
+def _mark(value, unsafe):
+    """``value`` with every string (not mapping keys) made ``unsafe(string)``."""
     if isinstance(value, str):
-        return _Unsafe(value)
+        return unsafe(value)
     if isinstance(value, dict):
-        return {str(key): _mark(item) for key, item in value.items()}
+        return {str(key): _mark(item, unsafe) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_mark(item) for item in value]
+        return [_mark(item, unsafe) for item in value]
     return value
+
+
+def _document(hosts: dict, unsafe) -> dict:
+    """The inventory's data: every host in ``all`` with its variables (``{host: {var: value}}``).
+    Only the instance's values are marked: connection variables are this collection's own, and
+    Ansible reads them as it reads any inventory's."""
+    return {"all": {"hosts": {name: {key: _mark(value, unsafe) if key.startswith("appgraph_") else value
+                                     for key, value in variables.items()}
+                              for name, variables in hosts.items()}}}
 
 
 # Keys that Ansible's JSON decoder turns into something else than a mapping
@@ -130,24 +140,6 @@ def inventory_file(hosts: dict) -> tuple:
     return "hosts.json", inventory_json(hosts)
 
 
-def inventory_json(hosts: dict) -> str:
-    """A JSON inventory: every host in ``all`` with its variables, the instance's strings unsafe."""
-    document = {"all": {"hosts": {name: {key: _mark_json(value) if key.startswith("appgraph_") else value
-                                         for key, value in variables.items()}
-                                  for name, variables in hosts.items()}}}
-    return json.dumps(document, sort_keys=True, ensure_ascii=False)
-
-
-def _mark_json(value):
-    if isinstance(value, str):
-        return {"__ansible_unsafe": value}
-    if isinstance(value, dict):
-        return {str(key): _mark_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_mark_json(item) for item in value]
-    return value
-
-
 def _has_reserved_key(value) -> bool:
     if isinstance(value, dict):
         return any(str(key).startswith(RESERVED_JSON_KEY) or _has_reserved_key(item) for key, item in value.items())
@@ -156,12 +148,12 @@ def _has_reserved_key(value) -> bool:
     return False
 
 
+def inventory_json(hosts: dict) -> str:
+    """A JSON inventory, the instance's strings as Ansible's ``{"__ansible_unsafe": ...}``."""
+    return json.dumps(_document(hosts, lambda text: {"__ansible_unsafe": text}), sort_keys=True, ensure_ascii=False)
+
+
 def inventory_yaml(hosts: dict) -> str:
-    """A YAML inventory: every host in ``all`` with its variables (``{host: {var: value}}``)."""
-    # Only the instance's values are marked: connection variables are this collection's own, and
-    # Ansible reads them as it reads any inventory's.
-    document = {"all": {"hosts": {name: {key: _mark(value) if key.startswith("appgraph_") else value
-                                         for key, value in variables.items()}
-                                  for name, variables in hosts.items()}}}
-    return yaml.dump(document, Dumper=_inventory_dumper(), default_flow_style=False, sort_keys=True,
+    """A YAML inventory, the instance's strings tagged ``!unsafe``."""
+    return yaml.dump(_document(hosts, _Unsafe), Dumper=_inventory_dumper(), default_flow_style=False, sort_keys=True,
                      allow_unicode=True, width=1 << 20)
